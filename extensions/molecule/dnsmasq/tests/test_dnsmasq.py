@@ -1,0 +1,73 @@
+"""Verify dnsmasq with real clients: network namespaces plugged into the scenario's podman network."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from tests.support.netclient import NetnsClient, podman_bridge
+
+NETWORK = "dc-molecule-dnsmasq"
+RESERVED = {"52:54:00:c7:41:40": ("node-a", 11), "52:54:00:c7:41:41": ("node-b", 12)}
+UNKNOWN_MAC = "52:54:00:c7:99:99"
+
+
+@pytest.fixture(scope="module")
+def bridge() -> str:
+    return podman_bridge(NETWORK)
+
+
+@pytest.fixture(scope="module")
+def server(host: Any) -> ipaddress.IPv4Interface:
+    """The server's address on the scenario network (podman chose the subnet)."""
+    address = host.ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]
+    return ipaddress.IPv4Interface(f"{address['address']}/{address['netmask']}")
+
+
+def nth(server: ipaddress.IPv4Interface, offset: int) -> str:
+    return str(server.network.network_address + offset)
+
+
+def test_service_running_and_config_valid(host: Any, server: ipaddress.IPv4Interface) -> None:
+    assert host.service("dnsmasq").is_running
+    assert host.service("dnsmasq").is_enabled
+    assert host.run("dnsmasq --test").rc == 0
+    config = host.file("/etc/dnsmasq.d/diskless-datacenter.conf")
+    assert config.contains(f"dhcp-host=52:54:00:c7:41:40,node-a,{nth(server, 11)},set:diskless")
+
+
+@pytest.mark.parametrize("mac", sorted(RESERVED))
+def test_reserved_client_gets_its_ip_hostname_and_boot_file(bridge: str, server: ipaddress.IPv4Interface, mac: str) -> None:
+    hostname, offset = RESERVED[mac]
+    with NetnsClient(bridge=bridge, mac=mac) as client:
+        lease = client.dhcp()
+    assert lease.get("fixed-address") == nth(server, offset), lease
+    assert lease.get("host-name") == hostname, lease
+    assert lease.get("domain-name") == "molecule.test", lease
+    assert lease.get("server") == str(server.ip), lease
+    # dhclient is neither UEFI nor iPXE: it gets the BIOS loader.
+    assert lease.get("filename") == "undionly.kpxe", lease
+
+
+def test_unknown_client_gets_a_pool_address_but_no_boot_file(bridge: str, server: ipaddress.IPv4Interface) -> None:
+    with NetnsClient(bridge=bridge, mac=UNKNOWN_MAC) as client:
+        lease = client.dhcp()
+    pool = {nth(server, offset) for offset in range(200, 211)}
+    assert lease.get("fixed-address") in pool, lease
+    assert "filename" not in lease, lease
+
+
+def test_tftp_fetch_from_the_tftp_root(bridge: str, server: ipaddress.IPv4Interface) -> None:
+    with NetnsClient(bridge=bridge, mac="52:54:00:c7:41:40") as client:
+        client.hold(client.dhcp())
+        assert client.tftp_get(str(server.ip), "hello.txt") == b"hello from the boot server\n"
+        assert client.tftp_get(str(server.ip), "missing.txt") is None
+
+
+def test_dns_answers_for_reserved_hosts(bridge: str, server: ipaddress.IPv4Interface) -> None:
+    with NetnsClient(bridge=bridge, mac="52:54:00:c7:41:41") as client:
+        client.hold(client.dhcp())
+        answer = client.netns("busybox", "nslookup", "node-a.molecule.test", str(server.ip), check=False)
+    assert nth(server, 11) in answer.stdout, answer.stdout + answer.stderr

@@ -1,0 +1,62 @@
+# Copyright: contributors to diskless.datacenter
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter `datacenter_model`: the normalised inventory model every layer playbook reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
+
+DOCUMENTATION = r"""
+name: datacenter_model
+author: diskless.datacenter maintainers
+version_added: 0.1.0
+short_description: Validate the datacenter inventory and return its normalised model
+description:
+  - Reads the C(dc_*) variables of every host in the groups C(rds), C(boot_servers), C(dpus) and C(diskless_hosts),
+    validates them (see M(diskless.datacenter.validate_inventory)) and returns one normalised model.
+  - Fails listing every problem, each naming host, field and value.
+options:
+  _input:
+    description: The C(hostvars) magic variable.
+    type: dict
+    required: true
+  groups:
+    description: The C(groups) magic variable.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Show the address of every diskless host on the boot VLAN
+  ansible.builtin.debug:
+    msg: "{{ (hostvars | diskless.datacenter.datacenter_model(groups)).boot_reservations }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - The model. Keys C(domain), C(vlans) (id, name, subnet, prefixlen, netmask, gateway, dhcp_range),
+      C(vlan_roles) (mgmt, boot, control, storage to VLAN ID), C(boot_vlan), C(hosts) (per host name: group,
+      hostname, macs, addresses per VLAN ID, and for diskless hosts dpu, rshim, boot_image, kernel_params; for
+      DPUs host and ports), C(groups), C(boot_reservations) (name, hostname, mac, ip, tags, boot_image,
+      kernel_params) and C(nvme_exports).
+  type: dict
+"""
+
+
+def datacenter_model(hostvars: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    plain_vars, plain_groups = model_input(hostvars, groups)
+    try:
+        return build_model(plain_vars, plain_groups)
+    except InventoryError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"datacenter_model": datacenter_model}
