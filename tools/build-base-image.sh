@@ -18,7 +18,7 @@ echo "building $tag (recipe changed or image missing)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mmdebstrap --quiet --variant="$VARIANT" --include="$INCLUDE" \
-  --customize-hook='chroot "$1" systemctl mask systemd-udevd.service systemd-udevd-kernel.socket systemd-udevd-control.socket getty.target console-getty.service' \
+  --customize-hook='chroot "$1" systemctl mask systemd-udevd.service systemd-udevd-kernel.socket systemd-udevd-control.socket getty.target console-getty.service >/dev/null 2>&1' \
   --customize-hook='rm -f "$1"/etc/machine-id && touch "$1"/etc/machine-id' \
   "$SUITE" "$work/rootfs.tar" "$MIRROR"
 podman import --quiet \

@@ -13,7 +13,7 @@ from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars impo
 
 DOCUMENTATION = r"""
 name: datacenter_model
-author: diskless.datacenter maintainers
+author: Diskless Datacenter maintainers (@diskless-datacenter)
 version_added: 0.1.0
 short_description: Validate the datacenter inventory and return its normalised model
 description:
@@ -39,12 +39,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description:
-    - The model. Keys C(domain), C(vlans) (id, name, subnet, prefixlen, netmask, gateway, dhcp_range),
-      C(vlan_roles) (mgmt, boot, control, storage to VLAN ID), C(boot_vlan), C(hosts) (per host name: group,
-      hostname, macs, addresses per VLAN ID, and for diskless hosts dpu, rshim, boot_image, kernel_params; for
-      DPUs host and ports), C(groups), C(boot_reservations) (name, hostname, mac, ip, tags, boot_image,
-      kernel_params) and C(nvme_exports).
+  description: >-
+    The model. Keys C(domain), C(vlans) (id, name, subnet, prefixlen, netmask, gateway, dhcp_range),
+    C(vlan_roles) (mgmt, boot, control, storage to VLAN ID), C(boot_vlan), C(hosts) (per host name: group,
+    hostname, macs, addresses per VLAN ID, and for diskless hosts dpu, rshim, boot_image, kernel_params; for
+    DPUs host and ports), C(groups), C(boot_reservations) (name, hostname, mac, ip, tags, boot_image,
+    kernel_params) and C(nvme_exports).
   type: dict
 """
 

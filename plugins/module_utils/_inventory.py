@@ -256,10 +256,11 @@ class ModelBuilder:
             return
         for key in sorted(set(raw) - VLAN_KEYS):
             self.problems.add(where, key, raw[key], f"unknown key (allowed: {', '.join(sorted(VLAN_KEYS))})")
-        vlan_id = raw.get("id")
-        if not _is_int(vlan_id) or vlan_id not in VLAN_ID_RANGE:
-            self.problems.add(where, "id", vlan_id, "VLAN ID must be an integer from 1 to 4094")
+        raw_id = raw.get("id")
+        if not isinstance(raw_id, int) or isinstance(raw_id, bool) or raw_id not in VLAN_ID_RANGE:
+            self.problems.add(where, "id", raw_id, "VLAN ID must be an integer from 1 to 4094")
             return
+        vlan_id = raw_id
         where = f"dc_vlans[{index}] (VLAN {vlan_id})"
         if vlan_id in self.vlans:
             self.problems.add(where, "id", vlan_id, "VLAN ID used twice")
@@ -292,9 +293,7 @@ class ModelBuilder:
         for position, first in enumerate(ordered):
             for second in ordered[position + 1 :]:
                 if first.subnet in second.subnet or second.subnet in first.subnet:
-                    self.problems.add(
-                        f"dc_vlans (VLAN {second.id})", "subnet", str(second.subnet), f"overlaps VLAN {first.id} ({first.subnet})"
-                    )
+                    self.problems.add(f"dc_vlans (VLAN {second.id})", "subnet", str(second.subnet), f"overlaps VLAN {first.id} ({first.subnet})")
 
     def _build_vlan_roles(self) -> None:
         raw = self.globals.get("dc_vlan_roles", {})
@@ -433,7 +432,7 @@ class ModelBuilder:
         record: dict[str, Any] = {
             "name": host,
             "group": group,
-            "hostname": host.split(".")[0],
+            "hostname": host.split(".", maxsplit=1)[0],
             "macs": self._host_macs(host, vars_, needs_mac),
             "addresses": self._host_addresses(host, vars_, networks, is_router=group == "rds"),
             "rds_port": vars_.get("dc_rds_port"),
@@ -564,6 +563,8 @@ class ModelBuilder:
             for h in hosts
             if h["macs"] and boot_vlan in h["addresses"]
         ]
+        reserved = {r["name"] for r in reservations}
+        dns_records = [{"name": h["hostname"], "ip": h["addresses"][boot_vlan]} for h in hosts if boot_vlan in h["addresses"] and h["name"] not in reserved]
         return {
             "domain": self.globals.get("dc_domain", "dc.internal"),
             "dns_servers": list(self.globals.get("dc_dns_servers", [])),
@@ -574,6 +575,7 @@ class ModelBuilder:
             "hosts": {h["name"]: {**h, "addresses": {str(k): v for k, v in h["addresses"].items()}} for h in hosts},
             "groups": {g: sorted(self.groups[g]) for g in GROUPS},
             "boot_reservations": reservations,
+            "boot_dns_records": dns_records,
             "nvme_exports": exports,
         }
 

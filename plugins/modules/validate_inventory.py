@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: validate_inventory
-author: diskless.datacenter maintainers
+author: Diskless Datacenter maintainers (@diskless-datacenter)
 version_added: 0.1.0
 short_description: Check the whole datacenter inventory and report every problem at once
 description:

@@ -158,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             if not reachable:
                 return 1
         if args.tftp:
-            server, _, remote = args.tftp.partition(":")
+            server, remote = args.tftp.split(":", 1)
             data = client.tftp_get(server, remote)
-            print(f"client {args.mac}: tftp {args.tftp}: {'%d bytes' % len(data) if data is not None else 'FAILED'}")
+            outcome = f"{len(data)} bytes" if data is not None else "FAILED"
+            print(f"client {args.mac}: tftp {args.tftp}: {outcome}")
             if data is None:
                 return 1
     return 0

@@ -1,0 +1,58 @@
+# diskless.datacenter: every target installs what it needs first (make setup is idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/tools/podman/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+
+.PHONY: help setup lab lab-down test lint sanity unit functional molecule e2e build benchmarks
+
+help:
+	@echo "make lab       install everything, bring up the virtual lab and run site.yml against inventories/lab"
+	@echo "make lab-down  stop everything the lab started"
+	@echo "make test      install everything and run every test (lint, sanity, unit, functional, Molecule, end-to-end)"
+	@echo "make molecule SCENARIOS=dnsmasq   run one Molecule scenario"
+
+setup:
+	@tools/setup.sh
+
+lab: setup
+	@lab/lab.sh up
+
+lab-down: setup
+	@lab/lab.sh down
+
+test: setup lint sanity unit functional molecule e2e
+	@echo "make test: all test stages passed"
+
+lint: setup
+	ruff check plugins tests benchmarks lab tools
+	ruff format --check plugins tests benchmarks lab tools
+	mypy -p ansible_collections.diskless.datacenter.plugins.module_utils -p ansible_collections.diskless.datacenter.plugins.plugin_utils
+	ansible-lint
+
+sanity: setup
+	@tools/sanity.sh
+
+unit: setup
+	pytest tests/unit
+
+functional: setup
+	pytest tests/functional
+
+molecule: setup
+	@set -e; for scenario in $(SCENARIOS); do echo "== molecule test -s $$scenario"; molecule test -s $$scenario; done
+
+e2e: setup
+	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then pytest tests/e2e; else echo "e2e: no end-to-end tests yet"; fi
+
+build: setup
+	ansible-galaxy collection build --force --output-path .build/dist
+
+benchmarks: setup
+	@set -e; for bench in benchmarks/*.py; do echo "== $$bench"; python $$bench; done
