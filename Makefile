@@ -8,6 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
+PY_DIRS := $(wildcard plugins tests benchmarks lab tools)
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help setup lab lab-down test lint sanity unit functional molecule e2e build benchmarks
@@ -31,8 +32,8 @@ test: setup lint sanity unit functional molecule e2e
 	@echo "make test: all test stages passed"
 
 lint: setup
-	ruff check plugins tests benchmarks lab tools
-	ruff format --check plugins tests benchmarks lab tools
+	ruff check $(PY_DIRS)
+	ruff format --check $(PY_DIRS)
 	mypy -p ansible_collections.diskless.datacenter.plugins.module_utils -p ansible_collections.diskless.datacenter.plugins.plugin_utils
 	ansible-lint
 
