@@ -1,0 +1,365 @@
+#!/usr/bin/python
+# Copyright (c) diskless.datacenter maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: routeros_netboot
+short_description: DHCP and TFTP for network boot on one VLAN of a MikroTik RouterOS device
+version_added: 0.1.0
+description:
+  - Manages, for one interface (usually a VLAN interface), the pieces a network boot needs on RouterOS 7 -
+    an IP pool, a DHCP server, its DHCP network (gateway, DNS, next server, boot file name, DHCP options),
+    DHCP option definitions, static leases keyed by MAC address, and TFTP rules.
+  - Reads each RouterOS menu once, compares normalised values (MAC case, V(30m) equals V(00:30:00), list
+    order where it does not matter) and changes only what differs.
+  - Static leases of this DHCP server that are not listed are removed only with O(purge_leases=true); dynamic
+    leases are never touched. TFTP rules (global on RouterOS) that are not listed are removed only with
+    O(purge_tftp=true).
+  - Bad input (malformed MAC, address outside O(network.address), address not in CIDR form, unknown interface,
+    duplicate MAC or address) fails with the field and value named, before anything is changed.
+author:
+  - Diskless Datacenter maintainers (@diskless-datacenter)
+extends_documentation_fragment:
+  - diskless.datacenter.routeros
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the router.
+    support: full
+  diff_mode:
+    description: Returns before and after state (in the shape of this module's options) when run with C(--diff).
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change.
+    support: full
+  action_group:
+    description: Use C(group/diskless.datacenter.routeros) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - diskless.datacenter.routeros
+options:
+  interface:
+    description:
+      - Interface the DHCP server listens on; it must exist on the router (for example a VLAN interface made
+        by M(diskless.datacenter.routeros_vlan)).
+      - In check mode a missing interface only gives a warning, so that a plan whose earlier task would create
+        the interface can be previewed as a whole; a real run fails before any change.
+    type: str
+    required: true
+  server_name:
+    description:
+      - Name of the DHCP server. Defaults to V(dhcp-<interface>).
+    type: str
+  lease_time:
+    description:
+      - Lease time of dynamic leases, in RouterOS syntax (V(30m), V(1d), V(00:30:00)). Left as is when omitted.
+    type: str
+  authoritative:
+    description:
+      - Whether the server answers for addresses it does not know. Left as is when omitted.
+    type: str
+    choices: ['yes', 'no', after-2sec-delay, after-10sec-delay]
+  pool:
+    description:
+      - Dynamic address pool. Without it the server only serves static leases (C(address-pool=static-only)).
+    type: dict
+    suboptions:
+      name:
+        description: Name of the pool. Defaults to V(pool-<interface>).
+        type: str
+      ranges:
+        description: Ranges (V(10.42.65.100-10.42.65.199)), addresses or networks, all inside O(network.address).
+        type: list
+        elements: str
+        required: true
+  network:
+    description:
+      - The DHCP network handed out, keyed by its address.
+    type: dict
+    required: true
+    suboptions:
+      address:
+        description: Network in CIDR form with host bits zero (V(10.42.65.0/24)).
+        type: str
+        required: true
+      gateway:
+        description: Default gateway given to clients. Left as is when omitted.
+        type: str
+      dns_servers:
+        description: DNS servers given to clients, in order. Left as is when omitted.
+        type: list
+        elements: str
+      domain:
+        description: DNS domain given to clients. Left as is when omitted.
+        type: str
+      next_server:
+        description: Server clients fetch the boot file from (BOOTP C(siaddr)). Left as is when omitted.
+        type: str
+      boot_file_name:
+        description: Boot file name (DHCP option 67 / BOOTP C(file)), for example V(snp.efi). Left as is when omitted.
+        type: str
+      dhcp_options:
+        description: Names of DHCP options (from O(dhcp_options) or already on the router) sent to every client.
+        type: list
+        elements: str
+  dhcp_options:
+    description:
+      - DHCP option definitions, keyed by name (for example an iPXE script URL).
+      - Names starting with V(hostname-) are reserved for O(hostname_mode=option).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Option name.
+        type: str
+        required: true
+      code:
+        description: Option code, 1-254.
+        type: int
+        required: true
+      value:
+        description: Value in RouterOS syntax - V('text') for a string, V(0x0a0b) for hex, V(s'text') and so on.
+        type: str
+        required: true
+  hostname_mode:
+    description:
+      - How O(leases[].hostname) reaches the router.
+      - >-
+        V(comment) writes it into the lease comment (V(<hostname>), or V(<hostname>: <comment>) when O(leases[].comment) is set);
+        clients do not receive it.
+      - V(option) creates a DHCP option V(hostname-<hostname>) (code 12, host name) and attaches it to the lease, so the
+        client is told its name. A V(hostname-*) option that leases of this server stop using, and no other lease uses, is removed.
+    type: str
+    choices: [comment, option]
+    default: comment
+  leases:
+    description:
+      - Static leases of this server, keyed by MAC address.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      mac:
+        description: MAC address of the client, any case, V(:) or V(-) separated.
+        type: str
+        required: true
+      address:
+        description: IP address given to the client, inside O(network.address).
+        type: str
+        required: true
+      hostname:
+        description: Host name of the client (see O(hostname_mode)).
+        type: str
+      comment:
+        description: Comment of the lease.
+        type: str
+  purge_leases:
+    description:
+      - Remove static leases of this DHCP server that are not in O(leases).
+    type: bool
+    default: false
+  tftp:
+    description:
+      - TFTP rules (C(/ip/tftp)), keyed by O(tftp[].req_filename). RouterOS serves TFTP only when rules exist.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      req_filename:
+        description: Requested file name, a regular expression (for example V(snp\\.efi) or V(.*)).
+        type: str
+        required: true
+      real_filename:
+        description: File on the router to send (V(tftp/snp.efi)). Left as is when omitted.
+        type: str
+      allow:
+        description: Allow the request. Left as is when omitted.
+        type: bool
+      read_only:
+        description: Refuse writes. Left as is when omitted.
+        type: bool
+      ip_addresses:
+        description: Client addresses or networks the rule applies to. Left as is when omitted.
+        type: list
+        elements: str
+  purge_tftp:
+    description:
+      - Remove TFTP rules that are not in O(tftp). TFTP rules are global on RouterOS, so this affects other VLANs too.
+    type: bool
+    default: false
+notes:
+  - RouterOS has no static HTTP server; boot files beyond the first TFTP stage have to be served elsewhere.
+seealso:
+  - module: diskless.datacenter.routeros_vlan
+  - module: diskless.datacenter.routeros_info
+  - name: RouterOS DHCP
+    description: MikroTik's manual on the DHCP server.
+    link: https://help.mikrotik.com/docs/display/ROS/DHCP
+"""
+
+EXAMPLES = r"""
+- name: PXE on VLAN 65 for the three Dell servers (iPXE over TFTP, the rest over HTTP)
+  diskless.datacenter.routeros_netboot:
+    hostname: 10.42.64.1
+    username: ansible
+    password: "{{ routeros_password }}"
+    interface: vlan65
+    lease_time: 1h
+    pool:
+      ranges: [10.42.65.100-10.42.65.199]
+    network:
+      address: 10.42.65.0/24
+      gateway: 10.42.65.1
+      dns_servers: [10.42.65.1]
+      next_server: 10.42.65.1
+      boot_file_name: snp.efi
+    hostname_mode: option
+    leases:
+      - {mac: "00:e0:66:59:89:84", address: 10.42.65.92, hostname: c4140}
+      - {mac: "00:e0:66:59:88:8b", address: 10.42.65.82, hostname: r640}
+      - {mac: "00:e0:66:59:8c:50", address: 10.42.65.42, hostname: r740xd, comment: storage node}
+    purge_leases: true
+    tftp:
+      - req_filename: snp\.efi
+        real_filename: tftp/snp.efi
+        allow: true
+        read_only: true
+        ip_addresses: [10.42.65.0/24]
+"""
+
+RETURN = r"""
+changes:
+  description: The API commands the run made (or, in check mode, would make), in order.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "/ip/dhcp-server/lease/add address=10.42.65.92 mac-address=00:E0:66:59:89:84 server=dhcp-vlan65 comment=c4140"
+applied:
+  description: The commands actually sent (empty in check mode). On failure, those sent before the failure.
+  returned: always
+  type: list
+  elements: str
+state:
+  description:
+    - The DHCP server after the run, in the shape of this module's options, plus the TFTP rules as V(tftp).
+    - Read back from the router when changes were made; predicted in check mode. The same as the C(--diff) after state.
+  returned: success
+  type: dict
+  sample:
+    interface: vlan65
+    server_name: dhcp-vlan65
+    lease_time: 1h
+    pool: {name: pool-vlan65, ranges: [10.42.65.100-10.42.65.199]}
+    network: {address: 10.42.65.0/24, gateway: 10.42.65.1, next_server: 10.42.65.1, boot_file_name: snp.efi}
+    dhcp_options: []
+    hostname_mode: comment
+    leases: [{mac: "00:E0:66:59:89:84", address: 10.42.65.92, comment: c4140}]
+    tftp: [{req_filename: snp\.efi, real_filename: tftp/snp.efi, allow: true, read_only: true, ip_addresses: [10.42.65.0/24]}]
+path:
+  description: On failure, the RouterOS menu the failing command was for.
+  returned: failure
+  type: str
+  sample: /ip/dhcp-server/lease
+entry:
+  description: On failure, the primary keys of the entry the failing command was for.
+  returned: failure
+  type: str
+  sample: server=dhcp-vlan65 mac-address=00:E0:66:59:89:84
+router_message:
+  description: On failure, the router's own message.
+  returned: failure
+  type: str
+"""
+
+import dataclasses
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros import (
+    CONNECTION_ARGUMENT_SPEC,
+    NetbootRequest,
+    plan_netboot,
+    run_planner,
+)
+
+
+def argument_spec() -> dict:
+    return dict(
+        CONNECTION_ARGUMENT_SPEC,
+        interface=dict(type="str", required=True),
+        server_name=dict(type="str"),
+        lease_time=dict(type="str"),
+        authoritative=dict(type="str", choices=["yes", "no", "after-2sec-delay", "after-10sec-delay"]),
+        pool=dict(
+            type="dict",
+            options=dict(
+                name=dict(type="str"),
+                ranges=dict(type="list", elements="str", required=True),
+            ),
+        ),
+        network=dict(
+            type="dict",
+            required=True,
+            options=dict(
+                address=dict(type="str", required=True),
+                gateway=dict(type="str"),
+                dns_servers=dict(type="list", elements="str"),
+                domain=dict(type="str"),
+                next_server=dict(type="str"),
+                boot_file_name=dict(type="str"),
+                dhcp_options=dict(type="list", elements="str"),
+            ),
+        ),
+        dhcp_options=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                name=dict(type="str", required=True),
+                code=dict(type="int", required=True),
+                value=dict(type="str", required=True),
+            ),
+        ),
+        hostname_mode=dict(type="str", choices=["comment", "option"], default="comment"),
+        leases=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                mac=dict(type="str", required=True),
+                address=dict(type="str", required=True),
+                hostname=dict(type="str"),
+                comment=dict(type="str"),
+            ),
+        ),
+        purge_leases=dict(type="bool", default=False),
+        tftp=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                req_filename=dict(type="str", required=True),
+                real_filename=dict(type="str"),
+                allow=dict(type="bool"),
+                read_only=dict(type="bool"),
+                ip_addresses=dict(type="list", elements="str"),
+            ),
+        ),
+        purge_tftp=dict(type="bool", default=False),
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+
+    def request_of(params: Any) -> NetbootRequest:
+        return dataclasses.replace(NetbootRequest.from_params(params), interface_may_be_pending=module.check_mode)
+
+    run_planner(module, request_of, plan_netboot)
+
+
+if __name__ == "__main__":
+    main()
