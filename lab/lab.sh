@@ -12,10 +12,15 @@ up() {
   python -m tests.support.netclient --podman-network dc-lab-boot --mac 52:54:00:99:65:11 \
     --expect-ip 10.99.65.11 --ping 10.99.65.2
   echo
-  echo "lab: up. Boot server: podman exec -it dc-lab-boot bash   Stop everything: make lab-down"
+  echo "lab: lab-node1 powers on, boots over the network (iPXE, HTTP, NFS root) and reaches its login prompt:"
+  python -m tests.e2e.harness boot --network dc-lab-boot --name lab-node1 --mac 52:54:00:99:65:11 --state lab-state/dc-lab
+  echo
+  echo "lab: up. Console of lab-node1 (root / diskless-lab): python -m tests.e2e.harness console lab-node1 --state lab-state/dc-lab"
+  echo "lab: boot server: podman exec -it dc-lab-boot bash   Stop everything: make lab-down"
 }
 
 down() {
+  python -m tests.e2e.harness down --state lab-state/dc-lab
   ansible-playbook lab/down.yml
   echo "lab: down"
 }

@@ -1,0 +1,200 @@
+"""Role initramfs without a kernel: files rendered into fake image trees, and the early-boot logic run.
+
+Fast (no QEMU): the role installs its hooks into temporary "images" (with `initramfs_update: false`,
+since a fake tree cannot run update-initramfs). The shell library shared by the initramfs-tools script
+and the mkinitcpio hook then runs under dash and busybox ash with `mount`, `nfsmount`, `modprobe` and
+`mkdir` replaced by recorders, for both families' configurations: the order and arguments of the mounts
+are what the real initramfs does (the end-to-end test boots the Debian one for real; Arch is only
+rendered and run this way, its mirrors are out of reach here).
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.playbook import role_task, run_play
+
+GENERATORS = {"debian": "usr/sbin/update-initramfs", "arch": "usr/bin/mkinitcpio"}
+SHELLS = [["dash"], ["busybox", "ash"]]
+
+
+def fake_image(root: Path, family: str) -> Path:
+    for path in (GENERATORS[family], "usr/bin/zstd"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("#!/bin/sh\n")
+    return root
+
+
+def install_task(root: Path, family: str, **params: Any) -> dict[str, Any]:
+    return role_task("initramfs", initramfs_image_roots=[str(root)], initramfs_family=family, initramfs_update=False, **params)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A Debian and an Arch fake image with the role's files, from one run."""
+    tmp_path = tmp_path_factory.mktemp("initramfs")
+    roots = {family: fake_image(tmp_path / family, family) for family in GENERATORS}
+    tmpfs = [{"path": "/var/lib/rancher", "options": "size=1g,mode=0700"}]
+    tasks = [install_task(root, family, initramfs_tmpfs_mounts=tmpfs) for family, root in roots.items()]
+    result = run_play(tmp_path, tasks)
+    assert not result["failed"], result["msg"]
+    return roots
+
+
+DEBIAN_FILES = {
+    "usr/share/diskless/initramfs-lib.sh": 0o644,
+    "etc/diskless/initramfs.conf": 0o644,
+    "etc/initramfs-tools/conf.d/diskless": 0o644,
+    "etc/initramfs-tools/hooks/diskless": 0o755,
+    "etc/initramfs-tools/scripts/nfs-bottom/diskless": 0o755,
+}
+ARCH_FILES = {
+    "usr/share/diskless/initramfs-lib.sh": 0o644,
+    "etc/diskless/initramfs.conf": 0o644,
+    "etc/initcpio/install/diskless": 0o644,
+    "etc/initcpio/hooks/diskless": 0o644,
+    "etc/mkinitcpio.conf.d/diskless.conf": 0o644,
+}
+
+
+@pytest.mark.parametrize(("family", "files"), [("debian", DEBIAN_FILES), ("arch", ARCH_FILES)])
+def test_files_are_installed_with_their_modes(images: dict[str, Path], family: str, files: dict[str, int]) -> None:
+    for path, mode in files.items():
+        target = images[family] / path
+        assert target.is_file(), path
+        assert target.stat().st_mode & 0o777 == mode, path
+        assert "Ansible managed" in target.read_text()
+
+
+@pytest.mark.parametrize(
+    ("family", "path", "shell"),
+    [
+        ("debian", "etc/initramfs-tools/hooks/diskless", "sh"),
+        ("debian", "etc/initramfs-tools/scripts/nfs-bottom/diskless", "sh"),
+        ("debian", "usr/share/diskless/initramfs-lib.sh", "sh"),
+        ("debian", "etc/diskless/initramfs.conf", "sh"),
+        ("arch", "etc/initcpio/install/diskless", "bash"),
+        ("arch", "etc/initcpio/hooks/diskless", "sh"),
+        ("arch", "etc/mkinitcpio.conf.d/diskless.conf", "bash"),
+    ],
+)
+def test_scripts_parse(images: dict[str, Path], family: str, path: str, shell: str) -> None:
+    subprocess.run([shell, "-n", str(images[family] / path)], check=True)
+
+
+def test_debian_configuration(images: dict[str, Path]) -> None:
+    conf = (images["debian"] / "etc/initramfs-tools/conf.d/diskless").read_text()
+    assert "BOOT=nfs" in conf and "MODULES=netboot" in conf and "COMPRESS=zstd" in conf
+    hook = (images["debian"] / "etc/initramfs-tools/hooks/diskless").read_text()
+    assert "manual_add_modules overlay" in hook and "manual_add_modules virtio_net" in hook
+    assert "copy_file script /usr/share/diskless/initramfs-lib.sh /scripts/diskless-lib" in hook
+
+
+def test_arch_configuration_follows_the_seed_guide(images: dict[str, Path]) -> None:
+    conf = (images["arch"] / "etc/mkinitcpio.conf.d/diskless.conf").read_text()
+    hooks = next(line for line in conf.splitlines() if line.startswith("HOOKS="))
+    assert hooks == "HOOKS=(base udev modconf net keyboard diskless)"  # net before ours, ours last, no autodetect
+    assert "overlay" in next(line for line in conf.splitlines() if line.startswith("MODULES="))
+    hook = (images["arch"] / "etc/initcpio/hooks/diskless").read_text()
+    assert "run_latehook()" in hook and "diskless_setup /new_root" in hook
+
+
+def test_second_run_changes_nothing(images: dict[str, Path], tmp_path: Path) -> None:
+    tmpfs = [{"path": "/var/lib/rancher", "options": "size=1g,mode=0700"}]
+    result = run_play(tmp_path, [install_task(images["debian"], "debian", initramfs_tmpfs_mounts=tmpfs)])
+    assert not result["failed"], result["msg"]
+    assert result["changed"] == 0
+
+
+def test_bad_input_is_reported_at_once_before_any_change(tmp_path: Path) -> None:
+    not_an_image = tmp_path / "empty"
+    not_an_image.mkdir()
+    result = run_play(
+        tmp_path,
+        [
+            install_task(
+                not_an_image,
+                "debian",
+                initramfs_overlay_size="lots",
+                initramfs_tmpfs_mounts=[{"path": "/etc"}, {"path": "relative"}, {"path": "/ok", "options": "size=1g mode=0700"}],
+            )
+        ],
+    )
+    assert result["failed"]
+    for needle in ["no usr/sbin/update-initramfs in it", "initramfs_overlay_size=lots", "initramfs_tmpfs_mounts[0]: path=/etc",
+                   "initramfs_tmpfs_mounts[1]: path=relative", "initramfs_tmpfs_mounts[2]: options=size=1g mode=0700"]:  # fmt: skip
+        assert needle in result["msg"]
+    assert list(not_an_image.iterdir()) == []
+
+
+# ---- the early-boot logic, run with recorders instead of mount & co ---------------------------
+RECORDERS = """
+log() { printf '%s\\n' "$*" >> "$RECORD"; }
+mount() { log "mount $*"; }
+nfsmount() { log "nfsmount $*"; }
+modprobe() { log "modprobe $*"; }
+mkdir() { log "mkdir $*"; }
+"""
+
+
+def run_lib(image: Path, tmp_path: Path, shell: list[str], cmdline: str, newroot: str) -> tuple[int, list[str], str]:
+    record = tmp_path / "record"
+    record.write_text("")
+    script = "\n".join(
+        [
+            RECORDERS,
+            f". {shlex.quote(str(image / 'etc/diskless/initramfs.conf'))}",
+            f". {shlex.quote(str(image / 'usr/share/diskless/initramfs-lib.sh'))}",
+            f"diskless_parse_cmdline {shlex.quote(cmdline)}",
+            f"diskless_setup {shlex.quote(newroot)}",
+        ]
+    )
+    proc = subprocess.run([*shell, "-c", script], capture_output=True, text=True, env={"RECORD": str(record), "PATH": "/usr/bin:/bin"}, check=False)
+    return proc.returncode, record.read_text().splitlines(), proc.stderr
+
+
+NFSROOT = "nfsroot=10.0.0.2:/srv/diskless/images/deb/0123456789ab/root,tcp"
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=["dash", "busybox-ash"])
+def test_debian_boot_sequence(images: dict[str, Path], tmp_path: Path, shell: list[str]) -> None:
+    cmdline = f"ip=dhcp boot=nfs {NFSROOT} diskless.etc=10.0.0.2:/srv/diskless/hosts/n1/etc diskless.tmpfs=/var/lib/extra:size=64m quiet"
+    status, calls, stderr = run_lib(images["debian"], tmp_path, shell, cmdline, "/root")
+    assert status == 0, stderr
+    assert calls == [
+        "modprobe overlay",
+        "mkdir -p /run/diskless/lower /run/diskless/rw",
+        "mount -n -o move /root /run/diskless/lower",
+        "mount -n -t tmpfs -o size=50%,mode=0755 diskless-rw /run/diskless/rw",
+        "mkdir -p /run/diskless/rw/upper /run/diskless/rw/work",
+        "mount -n -t overlay -o lowerdir=/run/diskless/lower,upperdir=/run/diskless/rw/upper,workdir=/run/diskless/rw/work diskless-root /root",
+        "nfsmount -o nolock,tcp,rw 10.0.0.2:/srv/diskless/hosts/n1/etc /root/etc",
+        "mkdir -p /root/var/lib/rancher",
+        "mount -n -t tmpfs -o size=1g,mode=0700 diskless-tmpfs /root/var/lib/rancher",
+        "mkdir -p /root/var/lib/extra",
+        "mount -n -t tmpfs -o size=64m diskless-tmpfs /root/var/lib/extra",
+    ]
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=["dash", "busybox-ash"])
+def test_arch_boot_sequence_and_overrides(images: dict[str, Path], tmp_path: Path, shell: list[str]) -> None:
+    """Arch: /new_root; a path without server takes nfsroot's; kernel parameters override the defaults."""
+    cmdline = f"{NFSROOT} diskless.etc=/srv/diskless/hosts/n2/etc diskless.overlay=no diskless.etc_options=nolock,udp"
+    status, calls, stderr = run_lib(images["arch"], tmp_path, shell, cmdline, "/new_root")
+    assert status == 0, stderr
+    assert calls == [
+        "nfsmount -o nolock,udp,rw 10.0.0.2:/srv/diskless/hosts/n2/etc /new_root/etc",
+        "mkdir -p /new_root/var/lib/rancher",
+        "mount -n -t tmpfs -o size=1g,mode=0700 diskless-tmpfs /new_root/var/lib/rancher",
+    ]
+
+
+def test_a_relative_tmpfs_path_fails_the_boot_with_a_message(images: dict[str, Path], tmp_path: Path) -> None:
+    status, _calls, stderr = run_lib(images["debian"], tmp_path, ["dash"], f"{NFSROOT} diskless.overlay=no diskless.tmpfs=var/x", "/root")
+    assert status != 0
+    assert "diskless: tmpfs mounts" in stderr
