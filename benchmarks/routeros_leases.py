@@ -1,13 +1,18 @@
 """Static DHCP leases at scale: routeros_netboot vs community.routeros.api_modify, against the RouterOS simulator.
 
-The reference plan of the diskless datacenter (bridge VLANs 64-72 with their VLAN interfaces, netboot on
-VLAN 65 for the three servers, and an empty DHCP server on the reserved VLAN 72, 10.42.72.0/22) is applied
-once and saved by the simulator (``--state``). For each lease count (250, 500, 1000), each tool and each
-repeat, a fresh simulator starts from that state and the same N static leases are applied twice on VLAN 72 -
-a first run that creates them and an unchanged run - measuring the wall time of ``ansible-playbook`` (one
-task) and the number of API sentences. Sentences
-are counted by a TCP proxy between Ansible and the simulator that parses the API framing: sentences
-the client sent (commands, login included) and sentences the router answered (!re, !done, !trap).
+Setup, once: the reference plan - playbooks/network.yml (the rds role) with inventories/example: bridge VLANs
+64-71 with their VLAN interfaces, netboot on VLAN 65 for the reference hosts, the NVMe/TCP export - plus a bulk
+VLAN 72 (10.42.72.0/22) with an empty DHCP server dhcp-vlan72 made by routeros_vlan and routeros_netboot. The
+simulator saves that state (``--state``). For each lease count (250, 500, 1000), each tool and each repeat, a
+fresh simulator starts from that state and the same N static leases of dhcp-vlan72 are applied twice - a first
+run that creates them and an unchanged run - measuring the wall time of ``ansible-playbook`` (one task) and the
+API sentences. Both tools get the same data (server, MAC, address, comment = host name); routeros_netboot is
+given only ``server_name`` and ``leases`` (the server exists), api_modify ``path: ip dhcp-server lease``.
+
+Sentences are counted outside both tools: a TCP proxy between Ansible and the simulator parses the API framing
+(sentences the client sent, login included, and sentences the router answered: !re, !done, !trap), and the
+simulator's own command log (``--log-commands``) gives the command of every sentence it received, which shows
+what each run sent (for the unchanged run: only prints, one per menu).
 
 Run from the repository root: ``.venv/bin/python benchmarks/routeros_leases.py [--counts 250,500,1000] [--repeats 3]``.
 Prints a table; wall times include ansible-playbook's own start-up, shown separately as a no-op task.
@@ -16,34 +21,41 @@ Prints a table; wall times include ansible-playbook's own start-up, shown separa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import selectors
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import run_task
+from tests.conftest import VENV_BIN, ansible_env, run_task
 from tests.simulators.routeros.launcher import SimulatorProcess
 
 USERNAME, PASSWORD = "admin", "benchmark"
 PORTS = ["sfp28-1", "sfp28-2", "sfp28-3", "sfp28-4", "sfp-sfpplus1", "sfp-sfpplus2", "sfp-sfpplus3", "sfp-sfpplus4", "qsfp28-1-1"]
 UPLINK = "qsfp28-1-1"
-DPU_PORTS = ["sfp28-1", "sfp28-2", "sfp28-3"]
-BULK_INTERFACE = "vlan72"
+BRIDGE = "bridge1"
+BULK_VLAN = 72
+BULK_INTERFACE = "vlan72-bulk"
 BULK_SERVER = "dhcp-vlan72"
+OURS, THEIRS = "routeros_netboot", "api_modify"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,58 +175,51 @@ class CountingProxy:
 # ---------------------------------------------------------------------------------------------
 
 
-def reference_vlan(connection: dict[str, Any]) -> dict[str, Any]:
-    """Bridge VLANs of the seed datacenter: management 64, PXE 65 untagged to the DPUs, 67/68 tagged, 72 reserved."""
-    vlan_ids = list(range(64, 73))
+def apply_reference_plan(connection: dict[str, Any], workdir: Path) -> None:
+    """playbooks/network.yml with the reference inventory, pointed at the simulator (plain API, no TLS)."""
+    override = workdir / "router.yml"
+    routeros = {"bridge": BRIDGE, "username": USERNAME, "password": PASSWORD, "tls": False, "port": connection["port"], "uplink_ports": [UPLINK]}
+    override.write_text(yaml.safe_dump({"ansible_host": connection["hostname"], "dc_routeros": routeros}))
+    result = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/example", "playbooks/network.yml", "-e", f"@{override}"],
+        capture_output=True, text=True, env=ansible_env(), cwd=REPO, timeout=600, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"the reference plan failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+
+
+def bulk_vlan(connection: dict[str, Any]) -> dict[str, Any]:
+    """VLAN 72 on the reference bridge (tagged to the CPU and the uplink) with its VLAN interface and a /22."""
     return {
         **connection,
-        "bridge": {"name": "bridge1"},
-        "management_vlan": 64,
-        "management_address": "10.42.64.1/24",
-        "management_port": UPLINK,
-        "ports": [{"interface": UPLINK, "frame_types": "admit-only-vlan-tagged"}, *({"interface": port, "pvid": 65} for port in DPU_PORTS)],
-        "vlans": [
-            {"vlan_ids": 64, "tagged": ["bridge1", UPLINK]},
-            {"vlan_ids": 65, "tagged": ["bridge1", UPLINK], "untagged": DPU_PORTS},
-            {"vlan_ids": "66,69-72", "tagged": ["bridge1", UPLINK]},
-            {"vlan_ids": "67-68", "tagged": ["bridge1", UPLINK, *DPU_PORTS]},
-        ],
-        "interfaces": [
-            {"name": f"vlan{vlan_id}", "vlan_id": vlan_id, "addresses": [f"10.42.{vlan_id}.1/{22 if vlan_id == 72 else 24}"]} for vlan_id in vlan_ids
-        ],
+        "bridge": {"name": BRIDGE},
+        "vlans": [{"vlan_ids": BULK_VLAN, "tagged": [BRIDGE, UPLINK]}],
+        "interfaces": [{"name": BULK_INTERFACE, "vlan_id": BULK_VLAN, "addresses": [f"10.42.{BULK_VLAN}.1/22"]}],
     }
 
 
-def reference_netboot(connection: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **connection,
-        "interface": "vlan65",
-        "lease_time": "1h",
-        "pool": {"ranges": ["10.42.65.100-10.42.65.199"]},
-        "network": {"address": "10.42.65.0/24", "gateway": "10.42.65.1", "next_server": "10.42.65.1", "boot_file_name": "snp.efi"},
-        "leases": [
-            {"mac": "00:e0:66:59:89:84", "address": "10.42.65.92", "hostname": "c4140"},
-            {"mac": "00:e0:66:59:88:8b", "address": "10.42.65.82", "hostname": "r640"},
-            {"mac": "00:e0:66:59:8c:50", "address": "10.42.65.42", "hostname": "r740xd"},
-        ],
-        "tftp": [{"req_filename": "snp\\.efi", "real_filename": "tftp/snp.efi", "allow": True, "read_only": True}],
-    }
-
-
-def bulk_netboot(connection: dict[str, Any], count: int) -> dict[str, Any]:
+def bulk_server(connection: dict[str, Any]) -> dict[str, Any]:
     return {
         **connection,
         "interface": BULK_INTERFACE,
         "server_name": BULK_SERVER,
-        "network": {"address": "10.42.72.0/22", "gateway": "10.42.72.1"},
-        "leases": [{"mac": mac, "address": address, "hostname": f"node{number:04d}"} for number, (mac, address) in enumerate(lease_data(count))],
+        "network": {"address": f"10.42.{BULK_VLAN}.0/22", "gateway": f"10.42.{BULK_VLAN}.1"},
     }
 
 
-def lease_data(count: int) -> Iterator[tuple[str, str]]:
+def lease_data(count: int) -> Iterator[tuple[str, str, str]]:
     for number in range(count):
         host = 10 + number  # 10.42.72.10 onwards, across the /22
-        yield f"02:00:00:00:{number >> 8:02X}:{number & 0xFF:02X}", f"10.42.{72 + host // 256}.{host % 256}"
+        yield f"02:00:00:00:{number >> 8:02X}:{number & 0xFF:02X}", f"10.42.{BULK_VLAN + host // 256}.{host % 256}", f"node{number:04d}"
+
+
+def our_leases(connection: dict[str, Any], count: int) -> dict[str, Any]:
+    """Only the leases of the existing server: routeros_netboot then reads and writes /ip/dhcp-server/lease alone."""
+    return {
+        **connection,
+        "server_name": BULK_SERVER,
+        "leases": [{"mac": mac, "address": address, "hostname": name} for mac, address, name in lease_data(count)],
+    }
 
 
 def api_modify_leases(connection: dict[str, Any], count: int) -> dict[str, Any]:
@@ -222,13 +227,16 @@ def api_modify_leases(connection: dict[str, Any], count: int) -> dict[str, Any]:
     return {
         **connection,
         "path": "ip dhcp-server lease",
-        "data": [
-            {"server": BULK_SERVER, "mac-address": mac, "address": address, "comment": f"node{number:04d}"}
-            for number, (mac, address) in enumerate(lease_data(count))
-        ],
+        "data": [{"server": BULK_SERVER, "mac-address": mac, "address": address, "comment": name} for mac, address, name in lease_data(count)],
         "handle_absent_entries": "ignore",
         "handle_entries_content": "ignore",
     }
+
+
+TOOLS = {
+    OURS: ("diskless.datacenter.routeros_netboot", our_leases),
+    THEIRS: ("community.routeros.api_modify", api_modify_leases),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,30 +254,50 @@ class Measurement:
     sent: int
     received: int
     changed: bool
+    commands: tuple[tuple[str, int], ...]  # command word -> sentences, from the simulator's log
+
+    @property
+    def reads_only(self) -> bool:
+        return all(command == "/login" or command.endswith("/print") for command, _number in self.commands)
+
+
+def simulator_args(state: Path, log: Path | None = None) -> list[str]:
+    args = ["--username", USERNAME, "--password", PASSWORD, "--ports", ",".join(PORTS), "--state", str(state)]
+    return [*args, "--log-commands", str(log)] if log is not None else args
 
 
 def prepare_state(workdir: Path) -> Path:
-    """Apply the reference plan and an empty VLAN 72 server once; the simulator saves that state to a file."""
+    """Apply the reference plan and the bulk VLAN's empty DHCP server once; the simulator saves that state to a file."""
     state = workdir / "reference-state.json"
-    with SimulatorProcess("--username", USERNAME, "--password", PASSWORD, "--ports", ",".join(PORTS), "--state", str(state)) as simulator:
+    with SimulatorProcess(*simulator_args(state)) as simulator:
         connection = {"hostname": simulator.host, "port": simulator.port, "username": USERNAME, "password": PASSWORD}
-        for module, args in (
-            ("diskless.datacenter.routeros_vlan", reference_vlan(connection)),
-            ("diskless.datacenter.routeros_netboot", reference_netboot(connection)),
-            ("diskless.datacenter.routeros_netboot", bulk_netboot(connection, 0)),
-        ):
+        apply_reference_plan(connection, workdir)
+        for module, args in (("diskless.datacenter.routeros_vlan", bulk_vlan(connection)), ("diskless.datacenter.routeros_netboot", bulk_server(connection))):
             ensure_ok(run_task(module, args, tmp_path=workdir), module)
     return state
 
 
+class CommandLogReader:
+    """Reads the simulator's command log in slices (``<connection>TAB<command>`` lines)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen = 0
+
+    def take(self) -> Counter[str]:
+        lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+        fresh, self.seen = lines[self.seen :], len(lines)
+        return Counter(line.split("\t", 1)[1] for line in fresh)
+
+
 @contextmanager
-def prepared_router(workdir: Path, reference: Path, name: str) -> Iterator[tuple[CountingProxy, dict[str, Any]]]:
-    """A fresh simulator started from a copy of the reference state, behind a counting proxy."""
+def prepared_router(workdir: Path, reference: Path, name: str) -> Iterator[tuple[CountingProxy, CommandLogReader, dict[str, Any]]]:
+    """A fresh simulator started from a copy of the reference state, behind a counting proxy, logging commands."""
     state = workdir / f"{name}.json"
+    log = workdir / f"{name}.log"
     shutil.copyfile(reference, state)
-    simulator = SimulatorProcess("--username", USERNAME, "--password", PASSWORD, "--ports", ",".join(PORTS), "--state", str(state))
-    with simulator, CountingProxy((simulator.host, simulator.port)) as proxy:
-        yield proxy, {"hostname": "127.0.0.1", "port": proxy.port, "username": USERNAME, "password": PASSWORD}
+    with SimulatorProcess(*simulator_args(state, log)) as simulator, CountingProxy((simulator.host, simulator.port)) as proxy:
+        yield proxy, CommandLogReader(log), {"hostname": "127.0.0.1", "port": proxy.port, "username": USERNAME, "password": PASSWORD}
 
 
 def ensure_ok(result: dict[str, Any], what: str) -> dict[str, Any]:
@@ -278,15 +306,19 @@ def ensure_ok(result: dict[str, Any], what: str) -> dict[str, Any]:
     return result
 
 
-def measure(proxy: CountingProxy, workdir: Path, *, count: int, tool: str, run: str, module: str, args: dict[str, Any]) -> Measurement:
+def measure(proxy: CountingProxy, log: CommandLogReader, workdir: Path, *, count: int, tool: str, run: str, module: str, args: dict[str, Any]) -> Measurement:
     proxy.take()
+    log.take()
     cpu_before = children_cpu_seconds()
     started = time.perf_counter()
     result = ensure_ok(run_task(module, args, tmp_path=workdir), f"{tool} {run}")
     seconds = time.perf_counter() - started
     cpu_seconds = children_cpu_seconds() - cpu_before
     counts = proxy.take()
-    return Measurement(count, tool, run, seconds, cpu_seconds, counts.sent, counts.received, bool(result.get("changed")))
+    commands = log.take()
+    if sum(commands.values()) != counts.sent:
+        raise SystemExit(f"{tool} {run}: the proxy counted {counts.sent} sentences, the simulator logged {sum(commands.values())}")
+    return Measurement(count, tool, run, seconds, cpu_seconds, counts.sent, counts.received, bool(result.get("changed")), tuple(sorted(commands.items())))
 
 
 def children_cpu_seconds() -> float:
@@ -295,34 +327,37 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-TOOLS = {
-    "routeros_netboot": ("diskless.datacenter.routeros_netboot", bulk_netboot),
-    "api_modify": ("community.routeros.api_modify", api_modify_leases),
-}
-
-
 def benchmark(counts: list[int], repeats: int, workdir: Path) -> tuple[float, list[Measurement]]:
-    """Median wall time of ``repeats`` runs per lease count, tool and run; sentence counts must not vary."""
+    """Median wall time of ``repeats`` runs per lease count, tool and run; sentence counts must not vary.
+
+    The tools alternate within each repeat, so that a change in machine load hits both alike.
+    """
     started = time.perf_counter()
     run_task("ansible.builtin.ping", {}, tmp_path=workdir)
     overhead = time.perf_counter() - started
     reference = prepare_state(workdir)
     results: list[Measurement] = []
     for count in counts:
-        for tool, (module, make_args) in TOOLS.items():
-            samples: dict[str, list[Measurement]] = {"first": [], "unchanged": []}
-            for repeat in range(repeats):
-                with prepared_router(workdir, reference, f"{tool}-{count}-{repeat}") as (proxy, connection):
+        samples: dict[tuple[str, str], list[Measurement]] = {(tool, run): [] for tool in TOOLS for run in ("first", "unchanged")}
+        for repeat in range(repeats):
+            for tool, (module, make_args) in TOOLS.items():
+                with prepared_router(workdir, reference, f"{tool}-{count}-{repeat}") as (proxy, log, connection):
                     args = make_args(connection, count)
-                    for run, runs in samples.items():
-                        runs.append(measure(proxy, workdir, count=count, tool=tool, run=run, module=module, args=args))
-            for runs in samples.values():
-                if len({(m.sent, m.received, m.changed) for m in runs}) != 1:
-                    raise SystemExit(f"{tool} with {count} leases sent different sentence counts across repeats: {runs}")
-                wall = statistics.median(m.seconds for m in runs)
-                cpu = statistics.median(m.cpu_seconds for m in runs)
-                results.append(Measurement(count, tool, runs[0].run, wall, cpu, runs[0].sent, runs[0].received, runs[0].changed))
+                    for run in ("first", "unchanged"):
+                        samples[(tool, run)].append(measure(proxy, log, workdir, count=count, tool=tool, run=run, module=module, args=args))
+        for (tool, run), runs in samples.items():
+            if len({(m.sent, m.received, m.changed, m.commands) for m in runs}) != 1:
+                raise SystemExit(f"{tool} with {count} leases sent different sentences across repeats: {runs}")
+            wall = statistics.median(m.seconds for m in runs)
+            cpu = statistics.median(m.cpu_seconds for m in runs)
+            first = runs[0]
+            results.append(Measurement(count, tool, run, wall, cpu, first.sent, first.received, first.changed, first.commands))
     return overhead, results
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
 
 
 def print_table(overhead: float, results: list[Measurement], repeats: int) -> None:
@@ -333,31 +368,76 @@ def print_table(overhead: float, results: list[Measurement], repeats: int) -> No
     print()
     header = (
         f"{'leases':>6}  {'run':<9}  {'tool':<16}  {'wall s':>7}  {'cpu s':>6}  {'sent':>6}  {'replies':>7}  {'changed':<7}  "
-        f"{'wall ratio':>10}  {'cpu ratio':>9}  {'sent ratio':>10}"
+        f"{'ours/api_modify: wall':>21}  {'cpu':>5}  {'sent':>5}  commands sent (simulator log)"
     )
     print(header)
     print("-" * len(header))
-    ours = {(m.count, m.run): m for m in results if m.tool == "routeros_netboot"}
-    for measurement in sorted(results, key=lambda m: (m.count, m.run != "first", m.tool != "routeros_netboot")):
-        base = ours[(measurement.count, measurement.run)]
-        print(
+    by_key = {(m.count, m.run, m.tool): m for m in results}
+    for measurement in sorted(results, key=lambda m: (m.count, m.run != "first", m.tool != OURS)):
+        line = (
             f"{measurement.count:>6}  {measurement.run:<9}  {measurement.tool:<16}  {measurement.seconds:>7.2f}  {measurement.cpu_seconds:>6.2f}  "
-            f"{measurement.sent:>6}  {measurement.received:>7}  {'yes' if measurement.changed else 'no':<7}  {measurement.seconds / base.seconds:>9.2f}x  "
-            f"{measurement.cpu_seconds / base.cpu_seconds:>8.2f}x  {measurement.sent / base.sent:>9.2f}x"
+            f"{measurement.sent:>6}  {measurement.received:>7}  {'yes' if measurement.changed else 'no':<7}  "
         )
+        if measurement.tool == OURS:
+            theirs = by_key[(measurement.count, measurement.run, THEIRS)]
+            ratios = (measurement.seconds / theirs.seconds, measurement.cpu_seconds / theirs.cpu_seconds, measurement.sent / theirs.sent)
+            line += f"{ratios[0]:>20.2f}x  {ratios[1]:>4.2f}x  {ratios[2]:>4.2f}x  "
+        else:
+            line += f"{'':>21}  {'':>5}  {'':>5}  "
+        print(line + ", ".join(f"{command} x{number}" for command, number in measurement.commands))
     print()
-    print("ratios: each tool / routeros_netboot for the same lease count and run (1.00x = ours)")
+    print_linearity(results)
+    print()
+    print_targets(results)
+
+
+def print_linearity(results: list[Measurement]) -> None:
+    """Sentences and seconds per lease of the first run, overall and between the smallest and largest count."""
+    print("linearity of the first run (per lease: sentences sent, and the marginal cost between the smallest and largest count)")
+    for tool in TOOLS:
+        runs = sorted((m for m in results if m.tool == tool and m.run == "first"), key=lambda m: m.count)
+        per_lease = ", ".join(f"{m.count}: {m.sent / m.count:.3f}" for m in runs)
+        line = f"  {tool:<16}  sentences/lease {per_lease}"
+        if len(runs) > 1:
+            low, high = runs[0], runs[-1]
+            extra = high.count - low.count
+            line += (
+                f"; marginal {(high.sent - low.sent) / extra:.3f} sentences/lease, {(high.seconds - low.seconds) / extra * 1000:.2f} ms/lease wall, "
+                f"{(high.cpu_seconds - low.cpu_seconds) / extra * 1000:.2f} ms/lease cpu"
+            )
+        print(line)
+
+
+def print_targets(results: list[Measurement]) -> None:
+    """The issue's targets, checked on these figures."""
+    ours = [m for m in results if m.tool == OURS]
+    theirs = {(m.count, m.run): m for m in results if m.tool == THEIRS}
+    unchanged = [m for m in ours if m.run == "unchanged"]
+    checks = {
+        "unchanged run sends only reads, one print per managed menu": all(
+            m.reads_only and not m.changed and all(number == 1 for command, number in m.commands) for m in unchanged
+        ),
+        "sentences at most api_modify's (first and unchanged runs)": all(m.sent <= theirs[(m.count, m.run)].sent for m in ours),
+        "wall time at most api_modify's (median; first and unchanged runs)": all(m.seconds <= theirs[(m.count, m.run)].seconds for m in ours),
+        "first run: sentences = a fixed number + one per lease": len({m.sent - m.count for m in ours if m.run == "first"}) == 1,
+    }
+    print("targets")
+    for text, met in checks.items():
+        print(f"  {'met    ' if met else 'NOT MET'}  {text}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", default="250,500,1000", help="comma-separated lease counts (default 250,500,1000)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; the median wall time is shown (default 3)")
+    parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     options = parser.parse_args()
     counts = [int(item) for item in options.counts.split(",")]
     with tempfile.TemporaryDirectory(prefix="routeros-bench-") as workdir:
         overhead, results = benchmark(counts, options.repeats, Path(workdir))
     print_table(overhead, results, options.repeats)
+    if options.json:
+        options.json.write_text(json.dumps({"overhead": overhead, "results": [vars(m) for m in results]}, indent=1))
 
 
 if __name__ == "__main__":

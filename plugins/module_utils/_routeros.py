@@ -1089,8 +1089,8 @@ def require_interface(reader: Reader, field_name: str, name: str) -> None:
 class Outcome:
     """What a planner decided: ordered changes, before/after in the module's input shape, warnings.
 
-    ``state_of`` renders that shape from any reader: the router before, the predicted rows after (check
-    mode), or the router read again once the changes are applied.
+    ``state_of`` renders that shape from any reader: the router before, or the rows as predicted once the
+    changes are applied (``after``, in check mode and in a real run alike: nothing is read back).
     """
 
     changes: list[Change]
@@ -1144,6 +1144,24 @@ class VlanRequest:
     @property
     def bridge_name(self) -> str:
         return str(self.bridge["name"])
+
+    @property
+    def manages_ports(self) -> bool:
+        return bool(self.ports) or self.purge
+
+    @property
+    def manages_vlans(self) -> bool:
+        return bool(self.vlans) or self.purge
+
+    @property
+    def manages_interfaces(self) -> bool:
+        """VLAN interfaces and their addresses."""
+        return bool(self.interfaces) or self.purge
+
+    @property
+    def sections(self) -> frozenset[str]:
+        managed = (("ports", self.manages_ports), ("vlans", self.manages_vlans), ("interfaces", self.manages_interfaces))
+        return frozenset(name for name, is_managed in managed if is_managed)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> VlanRequest:
@@ -1253,17 +1271,19 @@ def _vlan_interface_entry(bridge: str, index: int, item: Mapping[str, Any]) -> t
     return entry, addresses
 
 
-def vlan_state(reader: Reader, bridge: str) -> dict[str, Any]:
-    """One bridge as routeros_vlan takes it: bridge, ports, VLAN table, VLAN interfaces with addresses."""
+VLAN_SECTIONS = frozenset({"ports", "vlans", "interfaces"})
+
+
+def vlan_state(reader: Reader, bridge: str, sections: frozenset[str] = VLAN_SECTIONS) -> dict[str, Any]:
+    """One bridge as routeros_vlan takes it: bridge, and of ports, VLAN table, VLAN interfaces with addresses those in ``sections``.
+
+    Only the paths of the bridge and of the sections asked for are read.
+    """
     bridge_rows = [row for row in owned_rows(reader.read(BRIDGE)) if row.values["name"] == bridge]
     if not bridge_rows:
         return {}
     bridge_values = bridge_rows[0].values
-    ports = [row.values for row in owned_rows(reader.read(BRIDGE_PORT)) if row.values["bridge"] == bridge]
-    vlans = [row.values for row in owned_rows(reader.read(BRIDGE_VLAN)) if row.values["bridge"] == bridge]
-    vlan_interfaces = [row.values for row in owned_rows(reader.read(VLAN_INTERFACE)) if row.values["interface"] == bridge]
-    addresses = owned_rows(reader.read(IP_ADDRESS))
-    return {
+    state: dict[str, Any] = {
         "bridge": drop_none(
             {
                 "name": bridge,
@@ -1273,52 +1293,72 @@ def vlan_state(reader: Reader, bridge: str) -> dict[str, Any]:
                 "ingress_filtering": bridge_values["ingress-filtering"],
                 "comment": bridge_values["comment"] or None,
             }
-        ),
-        "ports": sorted(
-            (
-                drop_none(
-                    {
-                        "interface": port["interface"],
-                        "pvid": port["pvid"],
-                        "frame_types": port["frame-types"],
-                        "ingress_filtering": port["ingress-filtering"],
-                        "comment": port["comment"] or None,
-                    }
-                )
-                for port in ports
-            ),
-            key=lambda port: str(port["interface"]),
-        ),
-        "vlans": sorted(
-            (
-                drop_none(
-                    {
-                        "vlan_ids": VLAN_IDS.to_output(vlan["vlan-ids"]) if isinstance(vlan["vlan-ids"], frozenset) else vlan["vlan-ids"],
-                        "tagged": NAMES.to_output(vlan["tagged"]),
-                        "untagged": NAMES.to_output(vlan["untagged"]),
-                        "comment": vlan["comment"] or None,
-                    }
-                )
-                for vlan in vlans
-            ),
-            key=lambda vlan: _first_vlan_id(vlan["vlan_ids"]),
-        ),
-        "interfaces": sorted(
-            (
-                drop_none(
-                    {
-                        "name": item["name"],
-                        "vlan_id": item["vlan-id"],
-                        "mtu": item["mtu"],
-                        "addresses": sorted(str(row.values["address"]) for row in addresses if row.values["interface"] == item["name"]),
-                        "comment": item["comment"] or None,
-                    }
-                )
-                for item in vlan_interfaces
-            ),
-            key=lambda item: int(item["vlan_id"]) if isinstance(item["vlan_id"], int) else 0,
-        ),
+        )
     }
+    if "ports" in sections:
+        state["ports"] = _ports_output(reader, bridge)
+    if "vlans" in sections:
+        state["vlans"] = _vlans_output(reader, bridge)
+    if "interfaces" in sections:
+        state["interfaces"] = _interfaces_output(reader, bridge)
+    return state
+
+
+def _ports_output(reader: Reader, bridge: str) -> list[dict[str, Any]]:
+    ports = [row.values for row in owned_rows(reader.read(BRIDGE_PORT)) if row.values["bridge"] == bridge]
+    return sorted(
+        (
+            drop_none(
+                {
+                    "interface": port["interface"],
+                    "pvid": port["pvid"],
+                    "frame_types": port["frame-types"],
+                    "ingress_filtering": port["ingress-filtering"],
+                    "comment": port["comment"] or None,
+                }
+            )
+            for port in ports
+        ),
+        key=lambda port: str(port["interface"]),
+    )
+
+
+def _vlans_output(reader: Reader, bridge: str) -> list[dict[str, Any]]:
+    vlans = [row.values for row in owned_rows(reader.read(BRIDGE_VLAN)) if row.values["bridge"] == bridge]
+    return sorted(
+        (
+            drop_none(
+                {
+                    "vlan_ids": VLAN_IDS.to_output(vlan["vlan-ids"]) if isinstance(vlan["vlan-ids"], frozenset) else vlan["vlan-ids"],
+                    "tagged": NAMES.to_output(vlan["tagged"]),
+                    "untagged": NAMES.to_output(vlan["untagged"]),
+                    "comment": vlan["comment"] or None,
+                }
+            )
+            for vlan in vlans
+        ),
+        key=lambda vlan: _first_vlan_id(vlan["vlan_ids"]),
+    )
+
+
+def _interfaces_output(reader: Reader, bridge: str) -> list[dict[str, Any]]:
+    vlan_interfaces = [row.values for row in owned_rows(reader.read(VLAN_INTERFACE)) if row.values["interface"] == bridge]
+    addresses = owned_rows(reader.read(IP_ADDRESS))
+    return sorted(
+        (
+            drop_none(
+                {
+                    "name": item["name"],
+                    "vlan_id": item["vlan-id"],
+                    "mtu": item["mtu"],
+                    "addresses": sorted(str(row.values["address"]) for row in addresses if row.values["interface"] == item["name"]),
+                    "comment": item["comment"] or None,
+                }
+            )
+            for item in vlan_interfaces
+        ),
+        key=lambda item: int(item["vlan_id"]) if isinstance(item["vlan_id"], int) else 0,
+    )
 
 
 def _first_vlan_id(vlan_ids: object) -> int:
@@ -1354,28 +1394,13 @@ def plan_vlan(reader: Reader, request: VlanRequest) -> Outcome:
     after_early = predict(BRIDGE, bridge_rows, bridge_early.in_order())
     bridge_late = plan_path(BRIDGE, [late_bridge], after_early)
 
-    port_rows = reader.read(BRIDGE_PORT)
-    ports = plan_path(BRIDGE_PORT, request.ports, port_rows, purge=request.purge, in_scope=lambda row: row.values["bridge"] == bridge)
-    vlan_rows = reader.read(BRIDGE_VLAN)
-    vlans = plan_path(BRIDGE_VLAN, request.vlans, vlan_rows, purge=request.purge, in_scope=lambda row: row.values["bridge"] == bridge)
-    interface_rows = reader.read(VLAN_INTERFACE)
-    interfaces = plan_path(VLAN_INTERFACE, request.interfaces, interface_rows, purge=request.purge, in_scope=lambda row: row.values["interface"] == bridge)
-
-    renamed = {str(change.before["name"]): str(change.values["name"]) for change in interfaces.sets if change.before and "name" in change.values}
-    removed_interfaces = {str(change.before["name"]) for change in interfaces.removes if change.before}
-    managed_names = set(request.addresses) | set(renamed) | removed_interfaces
-    address_rows = [_renamed_address(row, renamed) for row in reader.read(IP_ADDRESS)]
-    desired_addresses = [
-        {"address": address, "interface": name, "disabled": False} for name, interface_addresses in request.addresses.items() for address in interface_addresses
-    ]
-    addresses = plan_path(
-        IP_ADDRESS,
-        desired_addresses,
-        address_rows,
-        purge=request.purge,
-        in_scope=lambda row: row.values["interface"] in managed_names,
-    )
-    _refuse_cutting_session(reader, addresses, interfaces)
+    ports, vlans, interfaces, addresses = PathPlan(BRIDGE_PORT), PathPlan(BRIDGE_VLAN), PathPlan(VLAN_INTERFACE), PathPlan(IP_ADDRESS)
+    if request.manages_ports:
+        ports = plan_path(BRIDGE_PORT, request.ports, reader.read(BRIDGE_PORT), purge=request.purge, in_scope=lambda row: row.values["bridge"] == bridge)
+    if request.manages_vlans:
+        vlans = plan_path(BRIDGE_VLAN, request.vlans, reader.read(BRIDGE_VLAN), purge=request.purge, in_scope=lambda row: row.values["bridge"] == bridge)
+    if request.manages_interfaces:
+        interfaces, addresses = _plan_vlan_interfaces(reader, request)
 
     changes = [
         *bridge_early.in_order("set", "add"),
@@ -1392,7 +1417,30 @@ def plan_vlan(reader: Reader, request: VlanRequest) -> Outcome:
     warnings = []
     if request.management_vlan is None and request.bridge.get("vlan-filtering"):
         warnings.append("vlan_filtering is on but management_vlan is not set: the module cannot check that the router stays reachable")
-    return Outcome.of(reader, changes, lambda state_reader: vlan_state(state_reader, bridge), warnings)
+    return Outcome.of(reader, changes, lambda state_reader: vlan_state(state_reader, bridge, request.sections), warnings)
+
+
+def _plan_vlan_interfaces(reader: Reader, request: VlanRequest) -> tuple[PathPlan, PathPlan]:
+    """VLAN interfaces of the bridge and their addresses (renames carry addresses along)."""
+    bridge = request.bridge_name
+    interface_rows = reader.read(VLAN_INTERFACE)
+    interfaces = plan_path(VLAN_INTERFACE, request.interfaces, interface_rows, purge=request.purge, in_scope=lambda row: row.values["interface"] == bridge)
+    renamed = {str(change.before["name"]): str(change.values["name"]) for change in interfaces.sets if change.before and "name" in change.values}
+    removed_interfaces = {str(change.before["name"]) for change in interfaces.removes if change.before}
+    managed_names = set(request.addresses) | set(renamed) | removed_interfaces
+    address_rows = [_renamed_address(row, renamed) for row in reader.read(IP_ADDRESS)]
+    desired_addresses = [
+        {"address": address, "interface": name, "disabled": False} for name, interface_addresses in request.addresses.items() for address in interface_addresses
+    ]
+    addresses = plan_path(
+        IP_ADDRESS,
+        desired_addresses,
+        address_rows,
+        purge=request.purge,
+        in_scope=lambda row: row.values["interface"] in managed_names,
+    )
+    _refuse_cutting_session(reader, addresses, interfaces)
+    return interfaces, addresses
 
 
 def _renamed_address(row: Row, renamed: Mapping[str, str]) -> Row:
@@ -1406,14 +1454,19 @@ def _validate_vlan_request(reader: Reader, request: VlanRequest) -> None:
     """Router-dependent checks, before anything changes: interfaces exist, members are ports, management stays reachable."""
     bridge = request.bridge_name
     vlan_interface_names = {entry["name"] for entry in request.interfaces}
+    # An interface that already is a bridge port exists: /interface is read only for new ports.
+    existing_ports = {str(row.values["interface"]) for row in owned_rows(reader.read(BRIDGE_PORT))} if request.ports else set()
     for index, port in enumerate(request.ports):
-        require_interface(reader, f"ports[{index}].interface", port["interface"])
+        if port["interface"] not in existing_ports:
+            require_interface(reader, f"ports[{index}].interface", port["interface"])
         if port["interface"] in vlan_interface_names or port["interface"] == bridge:
             raise InputError(
                 f"ports[{index}].interface", port["interface"], f"cannot be a port of bridge {bridge} (it is the bridge or one of its VLAN interfaces)"
             )
     kept_ports = {port["interface"] for port in request.ports}
-    if not request.purge:
+    members = {member for vlan in request.vlans for role in ("tagged", "untagged") for member in vlan[role]}
+    if not request.purge and not members <= kept_ports | {bridge}:
+        # Members that are not in ports may be ports the router already has (bridge ports are read only then).
         kept_ports |= {str(row.values["interface"]) for row in owned_rows(reader.read(BRIDGE_PORT)) if row.values["bridge"] == bridge}
     members_allowed = kept_ports | {bridge}
     for index, vlan in enumerate(request.vlans):
@@ -1431,7 +1484,7 @@ def _validate_vlan_request(reader: Reader, request: VlanRequest) -> None:
         current = [row for row in owned_rows(reader.read(BRIDGE)) if row.values["name"] == bridge]
         final_filtering = bool(current and current[0].values["vlan-filtering"])
     if final_filtering and request.management_vlan is not None:
-        current_ports = {str(row.values["interface"]): row.values for row in owned_rows(reader.read(BRIDGE_PORT))}
+        current_ports = {str(row.values["interface"]): row.values for row in owned_rows(reader.read(BRIDGE_PORT))} if request.management_port else {}
         _check_management_path(request, request.management_vlan, current_ports)
 
 
@@ -1508,12 +1561,18 @@ def quote_option_text(text: str) -> str:
 
 @dataclass
 class NetbootRequest:
-    """routeros_netboot's parameters, validated and canonical (API property names)."""
+    """routeros_netboot's parameters, validated and canonical (API property names).
 
-    interface: str
-    server: dict[str, Any]
+    Only what the task gives is managed (and read from the router): the DHCP server and its pool when
+    ``interface`` is given, the DHCP network when ``network`` is given, option definitions when options are
+    given or used, leases when listed or purged, TFTP rules when listed or purged.
+    """
+
+    interface: str | None
+    server_name: str
+    server: dict[str, Any] | None
     pool: dict[str, Any] | None
-    network: dict[str, Any]
+    network: dict[str, Any] | None
     options: list[dict[str, Any]]
     leases: list[dict[str, Any]]
     tftp: list[dict[str, Any]]
@@ -1524,46 +1583,90 @@ class NetbootRequest:
     interface_may_be_pending: bool = False
 
     @property
-    def server_name(self) -> str:
-        return str(self.server["name"])
+    def manages_leases(self) -> bool:
+        return bool(self.leases) or self.purge_leases
+
+    @property
+    def manages_tftp(self) -> bool:
+        return bool(self.tftp) or self.purge_tftp
+
+    @property
+    def user_option_names(self) -> list[str]:
+        return [option["name"] for option in self.options if not option["name"].startswith(HOSTNAME_OPTION_PREFIX)]
+
+    @property
+    def network_option_names(self) -> frozenset[str] | None:
+        return None if self.network is None else self.network.get("dhcp-option")
+
+    @property
+    def reads_options(self) -> bool:
+        """Option definitions are read when the task defines options or names some for the network."""
+        return bool(self.options) or self.network_option_names is not None
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> NetbootRequest:
-        interface = str(params["interface"])
-        server_name = params.get("server_name") or f"dhcp-{interface}"
-        network_params = params["network"]
-        network_address = parse_input(NETWORK, "network.address", network_params["address"])
-        network = ipaddress.ip_network(network_address)
-        pool = _pool_entry(params.get("pool"), interface, network)
-        server = drop_none(
-            {
-                "name": server_name,
-                "interface": interface,
-                "address-pool": pool["name"] if pool else "static-only",
-                "lease-time": _optional(DURATION, "lease_time", params.get("lease_time")),
-                "authoritative": _optional(AUTHORITATIVE, "authoritative", params.get("authoritative")),
-                "disabled": False,
-            }
-        )
+        interface = None if params.get("interface") is None else str(params["interface"])
+        server_name = params.get("server_name") or (f"dhcp-{interface}" if interface is not None else None)
+        if server_name is None:
+            raise InputError("server_name", None, "is required when interface is left out (the leases of which DHCP server?)")
+        if interface is None:
+            for name in ("lease_time", "authoritative", "pool"):
+                if params.get(name) is not None:
+                    raise InputError(name, params[name], "needs interface: it is a setting of the DHCP server, which is managed only when interface is given")
+        network_params = params.get("network")
+        network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+        network_entry: dict[str, Any] | None = None
+        if network_params is not None:
+            network_address = parse_input(NETWORK, "network.address", network_params["address"])
+            network = ipaddress.ip_network(network_address)
+            network_entry = _network_entry(network_address, network_params)
+        if params.get("pool") and network is None:
+            raise InputError("pool", params["pool"], "needs network (its ranges must lie inside network.address)")
+        pool = _pool_entry(params.get("pool"), str(interface), network) if network is not None else None
+        server = None
+        if interface is not None:
+            server = drop_none(
+                {
+                    "name": server_name,
+                    "interface": interface,
+                    "address-pool": pool["name"] if pool else "static-only",
+                    "lease-time": _optional(DURATION, "lease_time", params.get("lease_time")),
+                    "authoritative": _optional(AUTHORITATIVE, "authoritative", params.get("authoritative")),
+                    "disabled": False,
+                }
+            )
         hostname_mode = str(params.get("hostname_mode") or "comment")
         leases, hostnames = _lease_entries(params.get("leases") or [], server_name, network, hostname_mode)
         options = [_option_entry(index, option) for index, option in enumerate(params.get("dhcp_options") or [])]
         options += [{"name": hostname_option_name(name), "code": 12, "value": quote_option_text(name)} for name in sorted(hostnames)]
-        network_entry = drop_none(
-            {
-                "address": network_address,
-                "gateway": _optional(IP, "network.gateway", network_params.get("gateway")),
-                "dns-server": _optional(IP_LIST, "network.dns_servers", network_params.get("dns_servers")),
-                "domain": network_params.get("domain"),
-                "next-server": _optional(IP, "network.next_server", network_params.get("next_server")),
-                "boot-file-name": network_params.get("boot_file_name"),
-                "dhcp-option": None if network_params.get("dhcp_options") is None else NAMES.parse(network_params.get("dhcp_options")),
-            }
-        )
         tftp = [_tftp_entry(index, rule) for index, rule in enumerate(params.get("tftp") or [])]
         return cls(
-            interface, server, pool, network_entry, options, leases, tftp, hostname_mode, bool(params.get("purge_leases")), bool(params.get("purge_tftp"))
+            interface,
+            str(server_name),
+            server,
+            pool,
+            network_entry,
+            options,
+            leases,
+            tftp,
+            hostname_mode,
+            bool(params.get("purge_leases")),
+            bool(params.get("purge_tftp")),
         )
+
+
+def _network_entry(address: str, network_params: Mapping[str, Any]) -> dict[str, Any]:
+    return drop_none(
+        {
+            "address": address,
+            "gateway": _optional(IP, "network.gateway", network_params.get("gateway")),
+            "dns-server": _optional(IP_LIST, "network.dns_servers", network_params.get("dns_servers")),
+            "domain": network_params.get("domain"),
+            "next-server": _optional(IP, "network.next_server", network_params.get("next_server")),
+            "boot-file-name": network_params.get("boot_file_name"),
+            "dhcp-option": None if network_params.get("dhcp_options") is None else NAMES.parse(network_params.get("dhcp_options")),
+        }
+    )
 
 
 def _pool_entry(pool: Mapping[str, Any] | None, interface: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> dict[str, Any] | None:
@@ -1580,8 +1683,9 @@ def _pool_entry(pool: Mapping[str, Any] | None, interface: str, network: ipaddre
 
 
 def _lease_entries(
-    leases: Sequence[Mapping[str, Any]], server: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network, hostname_mode: str
+    leases: Sequence[Mapping[str, Any]], server: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network | None, hostname_mode: str
 ) -> tuple[list[dict[str, Any]], set[str]]:
+    """Lease entries; addresses are checked against the network only when the task gives it."""
     entries: list[dict[str, Any]] = []
     hostnames: set[str] = set()
     macs: dict[str, int] = {}
@@ -1590,9 +1694,9 @@ def _lease_entries(
         where = f"leases[{index}]"
         mac = parse_input(MAC, f"{where}.mac", lease["mac"])
         address = parse_input(IP, f"{where}.address", lease["address"])
-        if ipaddress.ip_address(address) not in network:
+        if network is not None and ipaddress.ip_address(address) not in network:
             raise InputError(f"{where}.address", lease["address"], f"is not inside network.address {network}")
-        if network.num_addresses > 2 and ipaddress.ip_address(address) in (network.network_address, network.broadcast_address):
+        if network is not None and network.num_addresses > 2 and ipaddress.ip_address(address) in (network.network_address, network.broadcast_address):
             raise InputError(f"{where}.address", lease["address"], f"is the network or broadcast address of {network}")
         if mac in macs:
             raise InputError(f"{where}.mac", lease["mac"], f"is already used by leases[{macs[mac]}]")
@@ -1640,42 +1744,61 @@ def _tftp_entry(index: int, rule: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def netboot_state(reader: Reader, server_name: str, network_address: str | None = None, option_names: Iterable[str] = ()) -> dict[str, Any]:
-    """One DHCP server as routeros_netboot takes it.
+NETBOOT_SECTIONS = frozenset({"server", "pool", "network", "dhcp_options", "leases"})
 
-    Its network is ``network_address`` when given, else the DHCP network holding an address of the
-    server's interface; ``dhcp_options`` lists the options the network uses plus ``option_names``.
+
+def netboot_state(
+    reader: Reader,
+    server_name: str,
+    network_address: str | None = None,
+    option_names: Iterable[str] = (),
+    sections: frozenset[str] = NETBOOT_SECTIONS,
+) -> dict[str, Any]:
+    """One DHCP server as routeros_netboot takes it, limited to ``sections`` (only their paths are read).
+
+    ``server`` (interface, lease time, authoritative; {} when the server does not exist) and ``pool`` read the
+    server and its pool; ``network`` reads the DHCP network at ``network_address``, or without one the network
+    holding an address of the server's interface; ``dhcp_options`` lists the options the network uses plus
+    ``option_names``; ``leases`` gives the static leases and the hostname mode they use.
     """
-    servers = [row for row in owned_rows(reader.read(DHCP_SERVER)) if row.values["name"] == server_name]
-    if not servers:
-        return {}
-    server = servers[0].values
-    pool_name = str(server["address-pool"])
-    pools = [row.values for row in owned_rows(reader.read(IP_POOL)) if row.values["name"] == pool_name]
-    interface = str(server["interface"])
-    networks = [
-        row.values
-        for row in owned_rows(reader.read(DHCP_NETWORK))
-        if (row.values["address"] == network_address if network_address else _network_on_interface(reader, row.values["address"], interface))
-    ]
-    options = {str(row.values["name"]): row.values for row in owned_rows(reader.read(DHCP_OPTION))}
-    leases = [row.values for row in owned_rows(reader.read(DHCP_LEASE)) if row.values["server"] == server_name]
-    uses_options = any(name.startswith(HOSTNAME_OPTION_PREFIX) for lease in leases for name in lease["dhcp-option"])
-    network = networks[0] if networks else None
-    referenced = (set(network["dhcp-option"]) if network else set()) | set(option_names)
-    return drop_none(
-        {
-            "interface": interface,
-            "server_name": server_name,
-            "lease_time": DURATION.to_output(server["lease-time"]) if isinstance(server["lease-time"], int) else None,
-            "authoritative": server["authoritative"],
-            "pool": {"name": pool_name, "ranges": POOL_RANGES.to_output(pools[0]["ranges"])} if pools else None,
-            "network": _network_output(network) if network else None,
-            "dhcp_options": [{"name": name, "code": options[name]["code"], "value": options[name]["value"]} for name in sorted(referenced) if name in options],
-            "hostname_mode": "option" if uses_options else "comment",
-            "leases": sorted((_lease_output(lease) for lease in leases), key=lambda lease: str(lease["mac"])),
-        }
-    )
+    result: dict[str, Any] = {"server_name": server_name}
+    interface: str | None = None
+    if "server" in sections:
+        servers = [row for row in owned_rows(reader.read(DHCP_SERVER)) if row.values["name"] == server_name]
+        if not servers:
+            return {}
+        server = servers[0].values
+        interface = str(server["interface"])
+        result.update(
+            interface=interface,
+            lease_time=DURATION.to_output(server["lease-time"]) if isinstance(server["lease-time"], int) else None,
+            authoritative=server["authoritative"],
+        )
+        if "pool" in sections:
+            pool_name = str(server["address-pool"])
+            pools = [row.values for row in owned_rows(reader.read(IP_POOL)) if row.values["name"] == pool_name]
+            result["pool"] = {"name": pool_name, "ranges": POOL_RANGES.to_output(pools[0]["ranges"])} if pools else None
+    network: Mapping[str, Any] | None = None
+    if "network" in sections and (network_address or interface is not None):
+        networks = [
+            row.values
+            for row in owned_rows(reader.read(DHCP_NETWORK))
+            if (row.values["address"] == network_address if network_address else _network_on_interface(reader, row.values["address"], str(interface)))
+        ]
+        network = networks[0] if networks else None
+        result["network"] = _network_output(network) if network else None
+    if "dhcp_options" in sections:
+        options = {str(row.values["name"]): row.values for row in owned_rows(reader.read(DHCP_OPTION))}
+        referenced = (set(network["dhcp-option"]) if network else set()) | set(option_names)
+        result["dhcp_options"] = [
+            {"name": name, "code": options[name]["code"], "value": options[name]["value"]} for name in sorted(referenced) if name in options
+        ]
+    if "leases" in sections:
+        leases = [row.values for row in owned_rows(reader.read(DHCP_LEASE)) if row.values["server"] == server_name]
+        uses_options = any(name.startswith(HOSTNAME_OPTION_PREFIX) for lease in leases for name in lease["dhcp-option"])
+        result["hostname_mode"] = "option" if uses_options else "comment"
+        result["leases"] = sorted((_lease_output(lease) for lease in leases), key=lambda lease: str(lease["mac"]))
+    return drop_none(result)
 
 
 def _network_on_interface(reader: Reader, network: object, interface: str) -> bool:
@@ -1736,24 +1859,22 @@ def tftp_state(reader: Reader) -> list[dict[str, Any]]:
 
 
 def plan_netboot(reader: Reader, request: NetbootRequest) -> Outcome:
-    """Pool, options, DHCP server, network, static leases and TFTP rules for one VLAN interface."""
-    warnings = []
-    if request.interface_may_be_pending and request.interface not in interface_names(reader):
-        warnings.append(f"interface {request.interface!r} does not exist yet: check mode assumes an earlier task creates it (a real run fails if not)")
-    else:
-        require_interface(reader, "interface", request.interface)
+    """Pool, options, DHCP server, network, static leases and TFTP rules, each only when the task manages it."""
+    warnings = _check_netboot_interface(reader, request)
     _require_options_known(reader, request)
     server_name = request.server_name
 
-    pools = plan_path(IP_POOL, [request.pool] if request.pool else [], reader.read(IP_POOL))
-    option_rows = reader.read(DHCP_OPTION)
-    options = plan_path(DHCP_OPTION, request.options, option_rows)
-    servers = plan_path(DHCP_SERVER, [request.server], reader.read(DHCP_SERVER))
-    networks = plan_path(DHCP_NETWORK, [request.network], reader.read(DHCP_NETWORK))
-    lease_rows = reader.read(DHCP_LEASE)
-    leases = plan_path(DHCP_LEASE, request.leases, lease_rows, purge=request.purge_leases, in_scope=lambda row: row.values["server"] == server_name)
-    tftp = plan_path(TFTP, request.tftp, reader.read(TFTP), purge=request.purge_tftp)
-    stale_options = _stale_hostname_options(option_rows, predict(DHCP_LEASE, lease_rows, leases.in_order()), lease_rows, server_name)
+    pools = plan_path(IP_POOL, [request.pool], reader.read(IP_POOL)) if request.pool else PathPlan(IP_POOL)
+    options = plan_path(DHCP_OPTION, request.options, reader.read(DHCP_OPTION)) if request.options else PathPlan(DHCP_OPTION)
+    servers = plan_path(DHCP_SERVER, [request.server], reader.read(DHCP_SERVER)) if request.server else PathPlan(DHCP_SERVER)
+    networks = plan_path(DHCP_NETWORK, [request.network], reader.read(DHCP_NETWORK)) if request.network else PathPlan(DHCP_NETWORK)
+    leases = PathPlan(DHCP_LEASE)
+    stale_options: list[Change] = []
+    if request.manages_leases:
+        lease_rows = reader.read(DHCP_LEASE)
+        leases = plan_path(DHCP_LEASE, request.leases, lease_rows, purge=request.purge_leases, in_scope=lambda row: row.values["server"] == server_name)
+        stale_options = _stale_hostname_options(reader, predict(DHCP_LEASE, lease_rows, leases.in_order()), lease_rows, server_name)
+    tftp = plan_path(TFTP, request.tftp, reader.read(TFTP), purge=request.purge_tftp) if request.manages_tftp else PathPlan(TFTP)
 
     changes = [
         *pools.in_order(),
@@ -1764,30 +1885,66 @@ def plan_netboot(reader: Reader, request: NetbootRequest) -> Outcome:
         *tftp.in_order(),
         *stale_options,
     ]
-    network_address = str(request.network["address"])
-    user_options = [option["name"] for option in request.options if not option["name"].startswith(HOSTNAME_OPTION_PREFIX)]
-    return Outcome.of(
-        reader,
-        changes,
-        lambda state_reader: {**netboot_state(state_reader, server_name, network_address, user_options), "tftp": tftp_state(state_reader)},
-        warnings,
-    )
+    return Outcome.of(reader, changes, lambda state_reader: netboot_managed_state(state_reader, request), warnings)
+
+
+def netboot_managed_state(reader: Reader, request: NetbootRequest) -> dict[str, Any]:
+    """The parts of the DHCP server and TFTP rules the task manages, in the module's input shape."""
+    sections = {
+        name
+        for name, managed in (
+            ("server", request.server is not None),
+            ("pool", request.pool is not None),
+            ("network", request.network is not None),
+            ("dhcp_options", bool(request.user_option_names) or request.network_option_names is not None),
+            ("leases", request.manages_leases),
+        )
+        if managed
+    }
+    network_address = None if request.network is None else str(request.network["address"])
+    state = netboot_state(reader, request.server_name, network_address, request.user_option_names, frozenset(sections))
+    if request.manages_tftp:
+        state["tftp"] = tftp_state(reader)
+    return state
+
+
+def _check_netboot_interface(reader: Reader, request: NetbootRequest) -> list[str]:
+    """The server's interface must exist; a server already on that interface shows it does (no /interface read)."""
+    if request.interface is None:
+        return []
+    existing = [row for row in owned_rows(reader.read(DHCP_SERVER)) if row.values["name"] == request.server_name]
+    if existing and existing[0].values["interface"] == request.interface:
+        return []
+    if request.interface_may_be_pending and request.interface not in interface_names(reader):
+        return [f"interface {request.interface!r} does not exist yet: check mode assumes an earlier task creates it (a real run fails if not)"]
+    require_interface(reader, "interface", request.interface)
+    return []
 
 
 def _require_options_known(reader: Reader, request: NetbootRequest) -> None:
-    known = {str(row.values["name"]) for row in owned_rows(reader.read(DHCP_OPTION))} | {option["name"] for option in request.options}
-    for name in sorted(request.network.get("dhcp-option", frozenset())):
+    wanted = request.network_option_names
+    if not wanted:
+        return
+    given = {option["name"] for option in request.options}
+    if wanted <= given:
+        return
+    known = {str(row.values["name"]) for row in owned_rows(reader.read(DHCP_OPTION))} | given
+    for name in sorted(wanted):
         if name not in known:
             raise InputError("network.dhcp_options", name, "is not a DHCP option of the router nor of dhcp_options")
 
 
-def _stale_hostname_options(option_rows: Sequence[Row], leases_after: Sequence[Row], leases_before: Sequence[Row], server: str) -> list[Change]:
-    """Hostname options our server's leases used and no lease uses any more."""
+def _stale_hostname_options(reader: Reader, leases_after: Sequence[Row], leases_before: Sequence[Row], server: str) -> list[Change]:
+    """Hostname options our server's leases used and no lease uses any more (option definitions are read only then)."""
     used_after = {name for row in owned_rows(leases_after) for name in row.values["dhcp-option"]}
     used_before = {name for row in owned_rows(leases_before) if row.values["server"] == server for name in row.values["dhcp-option"]}
     stale = {name for name in used_before - used_after if name.startswith(HOSTNAME_OPTION_PREFIX)}
+    if not stale:
+        return []
     return [
-        Change(DHCP_OPTION, "remove", row.key(DHCP_OPTION), row.id, {}, dict(row.values)) for row in owned_rows(option_rows) if str(row.values["name"]) in stale
+        Change(DHCP_OPTION, "remove", row.key(DHCP_OPTION), row.id, {}, dict(row.values))
+        for row in owned_rows(reader.read(DHCP_OPTION))
+        if str(row.values["name"]) in stale
     ]
 
 
@@ -1879,9 +2036,8 @@ def plan_nvme_export(reader: Reader, request: NvmeRequest) -> Outcome:
                 changes += _file_removal(reader, str(current[0].values["file-path"]))
         return Outcome.of(reader, changes, lambda state_reader: _slot_state(state_reader.read(DISK), request.slot))
 
-    if not rose_storage_installed(reader):
-        raise RouterOSError(f"the {ROSE_STORAGE_PACKAGE} package is not installed or is disabled on the router: NVMe/TCP exports need it")
     if not current:
+        _require_rose_storage(reader)
         for name, value in (("file_path", request.file_path), ("file_size", request.file_size)):
             if value is None:
                 raise InputError(name, value, f"is required to create slot {request.slot}")
@@ -1898,7 +2054,15 @@ def plan_nvme_export(reader: Reader, request: NvmeRequest) -> Outcome:
             raise InputError("file_size", request.file_size, f"is smaller than the current size of slot {request.slot} ({size} bytes); shrinking is refused")
         entry = drop_none({"slot": request.slot, "file-size": request.file_size, **request.export})
         changes = plan_path(DISK, [entry], disk_rows).in_order()
+        if changes:
+            _require_rose_storage(reader)
     return Outcome.of(reader, changes, lambda state_reader: _slot_state(state_reader.read(DISK), request.slot))
+
+
+def _require_rose_storage(reader: Reader) -> None:
+    """Checked (one read of /system/package) only when an export is to be created or changed."""
+    if not rose_storage_installed(reader):
+        raise RouterOSError(f"the {ROSE_STORAGE_PACKAGE} package is not installed or is disabled on the router: NVMe/TCP exports need it")
 
 
 def _file_removal(reader: Reader, file_path: str) -> list[Change]:
@@ -1953,6 +2117,8 @@ def run_planner(module: Any, make_request: Callable[[Mapping[str, Any]], Request
 
     Input is validated before connecting; router-dependent checks happen while planning; nothing is
     written before both passed. Every failure names the path, the entry and the router's message.
+    Nothing is read back after the writes: the after state is the before state with the plan applied,
+    the same in check mode and in a real run (the router accepted every write, or the run failed).
     """
     if LIBROUTEROS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("librouteros"), exception=LIBROUTEROS_IMPORT_ERROR)
@@ -1962,8 +2128,6 @@ def run_planner(module: Any, make_request: Callable[[Mapping[str, Any]], Request
         session = Session.connect(ConnectionOptions.from_params(module.params))
         outcome = plan(session, request)
         applied = [] if module.check_mode else session.apply(outcome.changes)
-        if applied:
-            outcome.after = _state_after(session, outcome, applied)
     except RouterOSError as exc:
         module.fail_json(msg=exc.message, changed=bool(exc.applied), **exc.details())
         return
@@ -1981,15 +2145,6 @@ def run_planner(module: Any, make_request: Callable[[Mapping[str, Any]], Request
     if module._diff:
         result["diff"] = {"before": outcome.before, "after": outcome.after}
     module.exit_json(**result)
-
-
-def _state_after(session: Session, outcome: Outcome, applied: list[str]) -> dict[str, Any]:
-    """What the router says once the changes are applied (not the prediction); a failure still reports them."""
-    try:
-        return outcome.state_of(session)
-    except RouterOSError as exc:
-        exc.applied = applied
-        raise
 
 
 def run_reader(module: Any, read: Callable[[Reader], dict[str, Any]]) -> None:

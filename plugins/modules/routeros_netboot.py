@@ -12,8 +12,16 @@ description:
   - Manages, for one interface (usually a VLAN interface), the pieces a network boot needs on RouterOS 7 -
     an IP pool, a DHCP server, its DHCP network (gateway, DNS, next server, boot file name, DHCP options),
     DHCP option definitions, static leases keyed by MAC address, and TFTP rules.
-  - Reads each RouterOS menu once, compares normalised values (MAC case, V(30m) equals V(00:30:00), list
-    order where it does not matter) and changes only what differs.
+  - Manages, and reads from the router, only what the task gives - the DHCP server (and its pool) when
+    O(interface) is given, the DHCP network when O(network) is given, option definitions when
+    O(dhcp_options) or O(network.dhcp_options) are given, when O(hostname_mode=option) gives leases host
+    names, or when a hostname option is to be removed, static
+    leases when O(leases) is not empty or O(purge_leases=true), TFTP rules when O(tftp) is not empty or
+    O(purge_tftp=true). Options left unset are not managed and their RouterOS menus are not read; for
+    example O(server_name) with only O(leases) reads and writes C(/ip/dhcp-server/lease) alone.
+  - Reads each RouterOS menu it manages once (one C(print)), compares normalised values (MAC case, V(30m)
+    equals V(00:30:00), list order where it does not matter) and changes only what differs; a run with
+    nothing to change sends nothing but those reads. Nothing is read back after the changes.
   - Static leases of this DHCP server that are not listed are removed only with O(purge_leases=true); dynamic
     leases are never touched. TFTP rules (global on RouterOS) that are not listed are removed only with
     O(purge_tftp=true).
@@ -42,27 +50,34 @@ options:
   interface:
     description:
       - Interface the DHCP server listens on; it must exist on the router (for example a VLAN interface made
-        by M(diskless.datacenter.routeros_vlan)).
+        by M(diskless.datacenter.routeros_vlan)). Giving it makes the DHCP server itself managed (created when
+        missing, its interface, pool, O(lease_time) and O(authoritative) kept as given).
+      - Leave it out to manage only the leases (or network, options, TFTP rules) of an existing server named by
+        O(server_name); the server is then neither read nor changed, and the router refuses leases for a
+        server it does not have (check mode cannot tell).
       - In check mode a missing interface only gives a warning, so that a plan whose earlier task would create
         the interface can be previewed as a whole; a real run fails before any change.
+      - One of O(interface) and O(server_name) is required.
     type: str
-    required: true
   server_name:
     description:
-      - Name of the DHCP server. Defaults to V(dhcp-<interface>).
+      - Name of the DHCP server. Defaults to V(dhcp-<interface>); required when O(interface) is left out.
     type: str
   lease_time:
     description:
       - Lease time of dynamic leases, in RouterOS syntax (V(30m), V(1d), V(00:30:00)). Left as is when omitted.
+      - Needs O(interface).
     type: str
   authoritative:
     description:
       - Whether the server answers for addresses it does not know. Left as is when omitted.
+      - Needs O(interface).
     type: str
     choices: ['yes', 'no', after-2sec-delay, after-10sec-delay]
   pool:
     description:
       - Dynamic address pool. Without it the server only serves static leases (C(address-pool=static-only)).
+      - Needs O(interface) and O(network).
     type: dict
     suboptions:
       name:
@@ -75,9 +90,9 @@ options:
         required: true
   network:
     description:
-      - The DHCP network handed out, keyed by its address.
+      - The DHCP network handed out, keyed by its address. Not managed (and not read) when omitted.
+      - When given, O(leases[].address) and O(pool.ranges) must lie inside O(network.address).
     type: dict
-    required: true
     suboptions:
       address:
         description: Network in CIDR form with host bits zero (V(10.42.65.0/24)).
@@ -136,7 +151,8 @@ options:
     default: comment
   leases:
     description:
-      - Static leases of this server, keyed by MAC address.
+      - Static leases of this server, keyed by MAC address. Left alone (and not read) when empty, unless
+        O(purge_leases=true).
     type: list
     elements: dict
     default: []
@@ -146,7 +162,7 @@ options:
         type: str
         required: true
       address:
-        description: IP address given to the client, inside O(network.address).
+        description: IP address given to the client, inside O(network.address) when O(network) is given.
         type: str
         required: true
       hostname:
@@ -163,6 +179,7 @@ options:
   tftp:
     description:
       - TFTP rules (C(/ip/tftp)), keyed by O(tftp[].req_filename). RouterOS serves TFTP only when rules exist.
+      - Left alone (and not read) when empty, unless O(purge_tftp=true).
     type: list
     elements: dict
     default: []
@@ -227,6 +244,14 @@ EXAMPLES = r"""
         allow: true
         read_only: true
         ip_addresses: [10.42.65.0/24]
+
+- name: Add static leases to an existing DHCP server (reads and writes only /ip/dhcp-server/lease)
+  diskless.datacenter.routeros_netboot:
+    hostname: 10.42.64.1
+    username: ansible
+    password: "{{ routeros_password }}"
+    server_name: dhcp-vlan72
+    leases: "{{ bulk_leases }}"
 """
 
 RETURN = r"""
@@ -244,8 +269,12 @@ applied:
   elements: str
 state:
   description:
-    - The DHCP server after the run, in the shape of this module's options, plus the TFTP rules as V(tftp).
-    - Read back from the router when changes were made; predicted in check mode. The same as the C(--diff) after state.
+    - The managed parts of the DHCP server after the run, in the shape of this module's options (only the
+      keys the task manages; V(server_name) always), plus the TFTP rules as V(tftp) when they are managed.
+    - Computed from the state read before the run with the changes applied, in check mode and in a real run
+      alike (the router is not read again; the same as the C(--diff) after state). Properties the router
+      fills in itself on new entries and the task does not set (for example the lease time of a new server
+      when O(lease_time) is omitted) are not shown; router IDs are not part of it.
   returned: success
   type: dict
   sample:
@@ -289,7 +318,7 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._routeros impo
 def argument_spec() -> dict:
     return dict(
         CONNECTION_ARGUMENT_SPEC,
-        interface=dict(type="str", required=True),
+        interface=dict(type="str"),
         server_name=dict(type="str"),
         lease_time=dict(type="str"),
         authoritative=dict(type="str", choices=["yes", "no", "after-2sec-delay", "after-10sec-delay"]),
@@ -302,7 +331,6 @@ def argument_spec() -> dict:
         ),
         network=dict(
             type="dict",
-            required=True,
             options=dict(
                 address=dict(type="str", required=True),
                 gateway=dict(type="str"),
@@ -353,7 +381,7 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), required_one_of=[("interface", "server_name")], supports_check_mode=True)
 
     def request_of(params: Any) -> NetbootRequest:
         return dataclasses.replace(NetbootRequest.from_params(params), interface_may_be_pending=module.check_mode)

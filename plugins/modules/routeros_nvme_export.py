@@ -11,7 +11,10 @@ version_added: 0.1.0
 description:
   - Manages one file-backed disk of the RouterOS ROSE storage package (C(/disk) entry of C(type=file)), keyed by
     its slot, and its NVMe/TCP export (TCP port, NQN, allowed host NQNs).
-  - The C(rose-storage) package must be installed and enabled to create or change an export.
+  - The C(rose-storage) package must be installed and enabled to create or change an export (C(/system/package)
+    is read only then).
+  - Reads C(/disk) once (and C(/file) for O(remove_file=true)); nothing is read back after the changes, so a run
+    with nothing to change sends one C(print).
   - Refuses, before any change, to shrink a volume, to point an existing slot at another file, or to touch a slot
     that is not a file-backed disk (a drive, a partition, a RAID array).
   - O(state=absent) removes the C(/disk) entry and so the export; the backing file stays unless O(remove_file=true).
@@ -122,7 +125,9 @@ applied:
 state:
   description:
     - The slot after the run (empty when absent), in the shape of this module's options.
-    - Read back from the router when changes were made; predicted in check mode. The same as the C(--diff) after state.
+    - Computed from the state read before the run with the changes applied, in check mode and in a real run
+      alike (the router is not read again; the same as the C(--diff) after state). Values the router fills in
+      itself on a new disk and the task does not set (for example O(nvme_port) when omitted) are not shown.
   returned: success
   type: dict
   sample: {slot: pvc-1, file_path: disk1/pvc-1.img, file_size: 10737418240, nvme_port: 4420, nqn: "nqn.2000-02.com.mikrotik:pvc-1", allowed_hosts: []}

@@ -12,8 +12,14 @@ description:
   - Manages one bridge with VLAN filtering on RouterOS 7 through the API - the bridge, its ports
     (PVID, frame types, ingress filtering), its VLAN table (tagged and untagged members) and the
     VLAN interfaces on the bridge with their IP addresses.
-  - Reads each RouterOS menu once, compares normalised values (V(b,a) equals V(a, b), V(10-12) equals
-    V(10,11,12), booleans in any spelling) by primary keys, and changes only what differs.
+  - Reads each RouterOS menu it manages once (one C(print)), compares normalised values (V(b,a) equals V(a, b),
+    V(10-12) equals V(10,11,12), booleans in any spelling) by primary keys, and changes only what differs; a run
+    with nothing to change sends nothing but those reads. Nothing is read back after the changes.
+  - Manages, and reads, only what the task gives - the bridge always; its ports when O(ports) is not empty, its
+    VLAN table when O(vlans) is not empty, its VLAN interfaces and their addresses when O(interfaces) is not empty
+    (each of the three also with O(purge=true)). Options left unset are not managed and their menus are not read.
+    Two checks may read one more menu - C(/interface) for a port that is not yet a bridge port (does it exist?),
+    and C(/interface/bridge/port) for a VLAN member not listed in O(ports) (is it a port of the bridge?).
   - Orders changes so the management path survives - a new bridge is created with filtering off,
     ports, VLAN entries, VLAN interfaces and addresses are added or changed first, unlisted entries
     are removed next (only with O(purge=true)), and C(vlan-filtering) with the bridge's PVID, frame
@@ -254,8 +260,12 @@ applied:
   elements: str
 state:
   description:
-    - The bridge after the run, in the shape of this module's options.
-    - Read back from the router when changes were made; predicted in check mode. The same as the C(--diff) after state.
+    - The bridge after the run, in the shape of this module's options; V(ports), V(vlans) and V(interfaces) only
+      when the task manages them.
+    - Computed from the state read before the run with the changes applied, in check mode and in a real run
+      alike (the router is not read again; the same as the C(--diff) after state). Properties the router fills
+      in itself on new entries and the task does not set (for example ingress filtering of a new port) are not
+      shown; router IDs are not part of it.
   returned: success
   type: dict
   contains:
@@ -263,15 +273,15 @@ state:
       description: The bridge's settings.
       type: dict
     ports:
-      description: Ports of the bridge.
+      description: Ports of the bridge (when managed).
       type: list
       elements: dict
     vlans:
-      description: Static VLAN table entries of the bridge (V(vlan_ids) as a RouterOS range string).
+      description: Static VLAN table entries of the bridge (V(vlan_ids) as a RouterOS range string; when managed).
       type: list
       elements: dict
     interfaces:
-      description: VLAN interfaces on the bridge with their addresses.
+      description: VLAN interfaces on the bridge with their addresses (when managed).
       type: list
       elements: dict
   sample:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from .paths import DEFAULT_DISKS, DEFAULT_PORTS, build_state
-from .server import ApiServer, Faults
+from .server import ApiServer, CommandLog, Faults
 from .session import Credentials
 
 
@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--disks", default=",".join(DEFAULT_DISKS), help="comma-separated slots of physical drives (empty for none)")
     parser.add_argument("--drop-after", type=int, default=None, metavar="N", help="fault: close each connection when its Nth sentence arrives")
     parser.add_argument("--state", type=Path, default=None, metavar="FILE", help="JSON file to load the configuration from and save it to")
+    parser.add_argument("--log-commands", type=Path, default=None, metavar="FILE", help="append '<connection>TAB<command word>' per received sentence to FILE")
     args = parser.parse_args(argv)
     if args.keyfile is not None and args.certfile is None:
         parser.error("--keyfile needs --certfile")
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         from .tls import server_context  # needs the cryptography package only when TLS is asked for
 
         tls = server_context(args.certfile, args.keyfile, ["localhost", "127.0.0.1", "::1", args.host], args.cert_out)
-    server = ApiServer((args.host, args.port), state, Credentials(args.username, args.password), tls, Faults(args.drop_after))
+    command_log = CommandLog(args.log_commands) if args.log_commands is not None else None
+    server = ApiServer((args.host, args.port), state, Credentials(args.username, args.password), tls, Faults(args.drop_after), command_log=command_log)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     server.close_connections()
     server.server_close()
     serving.join(timeout=5)
+    if command_log is not None:
+        command_log.close()
     return 0
 
 

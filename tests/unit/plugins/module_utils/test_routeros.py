@@ -766,3 +766,86 @@ def test_connect_failure_is_reported_without_the_password() -> None:
         ros.Session.connect(options)
     assert caught.value.message.startswith("connecting to admin@127.0.0.1:1: cannot reach the router API")
     assert "s3cret" not in caught.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# What the planners read: only the menus a task manages
+# ---------------------------------------------------------------------------------------------
+
+
+class RecordingReader(ros.StaticReader):
+    """A StaticReader that remembers which menus were read (a Session caches them: one print per menu)."""
+
+    def __init__(self, rows: Mapping[str, Sequence[Mapping[str, str]]]) -> None:
+        super().__init__(rows)
+        self.paths: list[str] = []
+
+    def read(self, spec: ros.PathSpec) -> list[ros.Row]:
+        self.paths.append(spec.path)
+        return super().read(spec)
+
+    def query(self, spec: ros.PathSpec, equal: Mapping[str, str]) -> list[ros.Row]:
+        self.paths.append(spec.path)
+        return super().query(spec, equal)
+
+
+def test_netboot_with_only_leases_reads_only_the_lease_menu() -> None:
+    reader = RecordingReader(configured_netboot())
+    params = {"server_name": "dhcp-vlan65", "leases": [{"mac": "00:e0:66:59:89:84", "address": "10.42.65.93", "hostname": "c4140"}]}
+    outcome = ros.plan_netboot(reader, ros.NetbootRequest.from_params(params))
+    assert set(reader.paths) == {"/ip/dhcp-server/lease"}
+    assert [change.describe() for change in outcome.changes] == [
+        "/ip/dhcp-server/lease/set server=dhcp-vlan65 mac-address=00:E0:66:59:89:84: address=10.42.65.93"
+    ]
+    assert set(outcome.after) == {"server_name", "hostname_mode", "leases"}
+    assert {"mac": "00:E0:66:59:89:84", "address": "10.42.65.93", "comment": "c4140"} in outcome.after["leases"]
+
+
+def test_netboot_fully_configured_reads_each_managed_menu_and_not_interface() -> None:
+    reader = RecordingReader(configured_netboot())
+    assert ros.plan_netboot(reader, ros.NetbootRequest.from_params(netboot_params())).changes == []
+    assert set(reader.paths) == {"/ip/pool", "/ip/dhcp-server", "/ip/dhcp-server/network", "/ip/dhcp-server/lease", "/ip/tftp"}
+
+
+def test_netboot_settings_of_the_server_need_interface() -> None:
+    with pytest.raises(ros.InputError, match=re.escape("server_name: None is required when interface is left out")):
+        ros.NetbootRequest.from_params({"leases": []})
+    with pytest.raises(ros.InputError, match=re.escape("lease_time: '1h' needs interface")):
+        ros.NetbootRequest.from_params({"server_name": "dhcp-x", "lease_time": "1h"})
+    with pytest.raises(ros.InputError, match=re.escape("pool: {'ranges': ['10.42.65.100']} needs network")):
+        ros.NetbootRequest.from_params({"interface": "vlan65", "pool": {"ranges": ["10.42.65.100"]}})
+
+
+def test_vlan_with_only_the_bridge_reads_only_the_bridge_menu() -> None:
+    reader = RecordingReader(CONFIGURED)
+    outcome = ros.plan_vlan(reader, ros.VlanRequest.from_params({"bridge": {"name": "br1", "vlan_filtering": True}}))
+    assert outcome.changes == []
+    assert set(reader.paths) == {"/interface/bridge"}
+    assert set(outcome.after) == {"bridge"}
+
+
+def test_vlan_configured_reads_managed_menus_once_each_and_not_interface() -> None:
+    reader = RecordingReader(CONFIGURED)
+    assert plan_vlan_with(reader, vlan_params()).changes == []
+    assert set(reader.paths) == {"/interface/bridge", "/interface/bridge/port", "/interface/bridge/vlan", "/interface/vlan", "/ip/address"}
+
+
+def test_vlan_new_port_is_checked_against_the_interfaces() -> None:
+    reader = RecordingReader(CONFIGURED)
+    params = vlan_params()
+    params["ports"] = [*params["ports"], {"interface": "ether3"}]
+    plan_vlan_with(reader, params)
+    assert "/interface" in reader.paths
+
+
+def plan_vlan_with(reader: ros.Reader, params: Mapping[str, Any]) -> ros.Outcome:
+    return ros.plan_vlan(reader, ros.VlanRequest.from_params(params))
+
+
+def test_nvme_export_unchanged_reads_only_the_disks() -> None:
+    reader = RecordingReader({**WITH_ROSE, **EXPORTED})
+    request = ros.NvmeRequest.from_params({"slot": "pvc-1", "file_path": "disk1/pvc-1.img", "file_size": "10G", "nvme_port": 4420})
+    assert ros.plan_nvme_export(reader, request).changes == []
+    assert set(reader.paths) == {"/disk"}
+    with pytest.raises(ros.RouterOSError, match="rose-storage package is not installed"):
+        ros.plan_nvme_export(ros.StaticReader(EXPORTED), ros.NvmeRequest.from_params({"slot": "pvc-1", "file_size": "20G"}))

@@ -87,6 +87,24 @@ def test_command_line_announces_its_port_and_stops_cleanly_on_sigterm() -> None:
         assert simulator.stop() == 0
 
 
+def test_log_commands_writes_connection_and_command_word_per_sentence_never_attributes(tmp_path: Path) -> None:
+    """README: one line per sentence a client sends, ``<connection><TAB><command word>``, connections from 1, no attributes."""
+    log = tmp_path / "commands.log"
+    with SimulatorProcess("--username", USERNAME, "--password", PASSWORD, "--log-commands", str(log)) as simulator:
+        first = WireClient(simulator.port)
+        first.login()
+        assert kinds(first.call("/ip/pool/add", "=name=p1", "=ranges=10.0.0.1")) == ["!done"]
+        second = WireClient(simulator.port)
+        second.login()
+        assert kinds(second.call("/ip/pool/print", "?name=p1")) == ["!re", "!done"]
+        assert second.call("/nonsense/print")[0][0] == "!trap"  # commands the router refuses are logged too
+        first.close()
+        second.close()
+        lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines == ["1\t/login", "1\t/ip/pool/add", "2\t/login", "2\t/ip/pool/print", "2\t/nonsense/print"]
+    assert PASSWORD not in log.read_text(encoding="utf-8")
+
+
 def test_drop_after_through_librouteros() -> None:
     with SimulatorProcess("--username", USERNAME, "--password", PASSWORD, "--drop-after", "2") as simulator:
         api = librouteros.connect("127.0.0.1", USERNAME, PASSWORD, port=simulator.port, timeout=10)
