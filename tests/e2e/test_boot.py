@@ -29,11 +29,10 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def guests(lab: Lab) -> Iterator[dict[str, Guest]]:
-    """Both guests powered on and logged in on their serial consoles, one after the other (TCG is CPU-bound)."""
-    started = {}
-    for client in lab.spec.clients:
-        started[client.name] = lab.power_on(client.name)
-        started[client.name].login(client.name)
+    """Both guests powered on together (as after a power cut), then logged in on their serial consoles."""
+    started = {client.name: lab.power_on(client.name) for client in lab.spec.clients}
+    for name, guest in started.items():
+        guest.login(name)
     yield started
 
 
@@ -46,8 +45,9 @@ def rebooted(lab: Lab, guests: dict[str, Guest]) -> dict[str, str]:
         assert guest.console is not None
         guest.console.check(f"echo {marker} > /etc/e2e-marker && echo {marker} > /usr/e2e-volatile && sync")
         markers[name] = marker
-    for name, guest in guests.items():
+    for guest in guests.values():
         guest.reboot()
+    for name, guest in guests.items():
         guest.login(name)
     return markers
 
