@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
-PY_DIRS := $(wildcard plugins tests benchmarks lab tools)
+PY_DIRS := $(wildcard plugins tests benchmarks lab tools extensions)
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help setup lab lab-down test lint sanity unit functional molecule e2e build benchmarks
