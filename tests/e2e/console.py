@@ -120,9 +120,10 @@ class SerialConsole:
         """Wait for `HOSTNAME login:`, log in, and make the shell quiet and script-friendly."""
         self.expect(rf"{re.escape(hostname)} login:", timeout)
         self.send_line(user)
-        self.expect(r"Password: ?$", 30)
+        # not anchored at the line's end: kernel messages (late module loads) may follow a prompt on its line
+        self.expect(r"Password: ?", 60)
         self.send_line(password)
-        self.expect(r"[#$] ?$", 60)
+        self.expect(rf"{re.escape(user)}@{re.escape(hostname)}:[^\n]*[#$] ?", 120)
         # no echo, no prompt, no bracketed paste, no kernel messages over our output
         self.send_line("stty -echo; bind 'set enable-bracketed-paste off' 2>/dev/null; PS1=''; PROMPT_COMMAND=''; dmesg -n 1")
         self.run("true", timeout=30)

@@ -89,7 +89,7 @@ def test_scripts_parse(images: dict[str, Path], family: str, path: str, shell: s
 
 def test_debian_configuration(images: dict[str, Path]) -> None:
     conf = (images["debian"] / "etc/initramfs-tools/conf.d/diskless").read_text()
-    assert "BOOT=nfs" in conf and "MODULES=netboot" in conf and "COMPRESS=zstd" in conf
+    assert "BOOT=nfs" in conf and "MODULES=list" in conf and "COMPRESS=zstd" in conf
     hook = (images["debian"] / "etc/initramfs-tools/hooks/diskless").read_text()
     assert "manual_add_modules overlay" in hook and "manual_add_modules virtio_net" in hook
     assert "copy_file script /usr/share/diskless/initramfs-lib.sh /scripts/diskless-lib" in hook

@@ -29,10 +29,13 @@ LEASE_FIELDS = {
     "routers": re.compile(r"^\s*option routers\s+([\d.]+)", re.M),
     "server": re.compile(r"^\s*option dhcp-server-identifier\s+([\d.]+);", re.M),
     "next-server": re.compile(r"^\s*next-server\s+([\d.]+);", re.M),
+    # iPXE's encapsulated options (175), as dhclient prints an unknown string option: hex bytes, e.g. "b0:1:1"
+    "ipxe-encap": re.compile(r"^\s*option ipxe-encap\s+([^;]+);", re.M),
 }
 DHCLIENT_CONF = """timeout {timeout};
 retry 1;
-request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, host-name;
+option ipxe-encap code 175 = string;
+request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, host-name, ipxe-encap;
 """
 
 
@@ -101,10 +104,11 @@ class NetnsClient:
     def netns(self, *cmd: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(["ip", "netns", "exec", self.name, *cmd], timeout=timeout, check=check)
 
-    def dhcp(self, timeout: int = 20) -> dict[str, str]:
-        """Ask for a lease with ISC dhclient (one try); return the lease fields ({} when none came)."""
+    def dhcp(self, timeout: int = 20, user_class: str | None = None) -> dict[str, str]:
+        """Ask for a lease with ISC dhclient (one try), optionally sending a user class (e.g. iPXE); return the lease fields ({} when none came)."""
         conf = self.workdir / "dhclient.conf"
-        conf.write_text(DHCLIENT_CONF.format(timeout=timeout))
+        user_class_line = f'send user-class "{user_class}";\n' if user_class else ""
+        conf.write_text(DHCLIENT_CONF.format(timeout=timeout) + user_class_line)
         lease_file = self.workdir / "dhclient.leases"
         lease_file.touch()
         self.netns(

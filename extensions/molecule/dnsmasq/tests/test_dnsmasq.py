@@ -51,6 +51,15 @@ def test_reserved_client_gets_its_ip_hostname_and_boot_file(bridge: str, server:
     assert lease.get("filename") == "undionly.kpxe", lease
 
 
+def test_ipxe_client_is_chained_and_told_not_to_wait_for_proxydhcp(bridge: str, server: ipaddress.IPv4Interface) -> None:
+    """A reserved client whose user class says iPXE gets the chain URL and iPXE option 176 (no-pxedhcp) = 1."""
+    with NetnsClient(bridge=bridge, mac="52:54:00:c7:41:40") as client:
+        lease = client.dhcp(user_class="iPXE")
+    assert lease.get("filename") == f"http://{server.ip}/boot.ipxe", lease
+    # option 176, length 1, value 1; dnsmasq closes the encapsulated options with END (255)
+    assert lease.get("ipxe-encap") in ("b0:1:1", "b0:1:1:ff"), lease
+
+
 def test_unknown_client_gets_a_pool_address_but_no_boot_file(bridge: str, server: ipaddress.IPv4Interface) -> None:
     with NetnsClient(bridge=bridge, mac=UNKNOWN_MAC) as client:
         lease = client.dhcp()

@@ -93,15 +93,28 @@ def test_initrd_holds_the_diskless_boot(listing: set[str], member: str) -> None:
     assert member in listing or f"usr/{member}" in listing  # bin/ may be usr/bin/ behind a link (merged /usr)
 
 
-@pytest.mark.parametrize("module", ["fs/overlayfs/overlay.ko", "drivers/net/virtio_net.ko", "drivers/net/ethernet/intel/e1000/e1000.ko"])
-def test_initrd_holds_overlay_and_nic_modules(image: Image, listing: set[str], module: str) -> None:
+def _holds(image: Image, listing: set[str], module: str) -> bool:
     base = f"usr/lib/modules/{image.kernel}/kernel/{module}"
-    assert base in listing or f"{base}.xz" in listing or f"{base}.zst" in listing, sorted(name for name in listing if name.endswith(".ko"))[:20]
+    return base in listing or f"{base}.xz" in listing or f"{base}.zst" in listing
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["fs/overlayfs/overlay.ko", "fs/nfs/nfs.ko", "fs/nfs/nfsv3.ko", "drivers/net/virtio_net.ko", "drivers/net/ethernet/intel/e1000/e1000.ko"],
+)
+def test_initrd_holds_overlay_nfs_and_nic_modules(image: Image, listing: set[str], module: str) -> None:
+    assert _holds(image, listing, module), sorted(name for name in listing if name.endswith(".ko"))[:20]
+
+
+@pytest.mark.parametrize("module", ["fs/btrfs/btrfs.ko", "fs/xfs/xfs.ko", "drivers/usb/host/xhci-hcd.ko", "drivers/net/ethernet/qlogic/qed/qed.ko"])
+def test_initrd_leaves_out_what_a_diskless_boot_does_not_need(image: Image, listing: set[str], module: str) -> None:
+    """MODULES=list: no disk filesystems, no USB, no NIC driver outside initramfs_modules."""
+    assert not _holds(image, listing, module)
 
 
 def test_initramfs_tools_configuration_is_nfs_with_network_modules(unpacked: dict[str, str]) -> None:
     settings = dict(line.split("=", 1) for line in unpacked["conf/conf.d/diskless"].splitlines() if line and not line.startswith("#"))
-    assert settings == {"BOOT": "nfs", "MODULES": "netboot", "COMPRESS": "zstd"}
+    assert settings == {"BOOT": "nfs", "MODULES": "list", "COMPRESS": "zstd"}
 
 
 def test_diskless_defaults_carry_the_tmpfs_mounts(unpacked: dict[str, str]) -> None:
