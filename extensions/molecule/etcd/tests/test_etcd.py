@@ -14,6 +14,7 @@ import os
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,12 +125,17 @@ def test_client_without_certificate_is_refused(endpoints: dict[str, str]) -> Non
 
 
 # ---- a changed setting rolls through the members while a client keeps writing --------------------
-# While leadership moves (once per roll: the leader restarts last, after handing over), raft drops the
-# proposals in flight: the leader answers "raft proposal dropped", a follower that forwarded one never
-# hears back and its client times out. Such a write was not applied, or is applied once; the writer's
-# puts are idempotent (key n = value n), so it sends such a write once more, as a client library would.
-# A write that fails again, or fails with any other error, is a failed write.
+# Two things make a single write fail without anything being wrong with the cluster, and a client library
+# sends such a write once more (the writer's puts are idempotent: key n = value n):
+# - while leadership moves (once per roll: the leader restarts last, after handing over), raft drops the
+#   proposals in flight: the leader answers "raft proposal dropped", a follower that forwarded one never
+#   hears back and its client times out;
+# - the member the call went to is stopping or starting: connection refused or reset, or etcd 3.4's
+#   HTTP front answering before its gRPC service is there ("transport: missing content-type field").
+# A write that fails again, or fails with any other error, is a failed write: with quorum lost, the
+# resend times out too.
 IN_FLIGHT_DURING_LEADER_CHANGE = ("raft proposal dropped", "context deadline exceeded", "leader changed")
+MEMBER_RESTARTING = ("transport:", "connection refused", "connection reset", "code = Unavailable")
 
 
 @dataclass
@@ -148,7 +154,7 @@ class Writer:
     def run(self) -> None:
         while not self.stop.is_set():
             result = self.put()
-            if result.returncode != 0 and any(reason in result.stderr for reason in IN_FLIGHT_DURING_LEADER_CHANGE):
+            if result.returncode != 0 and any(reason in result.stderr for reason in IN_FLIGHT_DURING_LEADER_CHANGE + MEMBER_RESTARTING):
                 self.resent += 1
                 result = self.put()
             if result.returncode == 0:
@@ -177,6 +183,26 @@ def replace_member(endpoints: dict[str, str], name: str) -> None:
     podman("exec", name, "rm", "-rf", "/var/lib/etcd/cluster/member")
 
 
+def wait_for_leader(endpoints: list[str], deadline_s: float = 90) -> None:
+    """Wait until the given members agree on a leader among themselves and accept a write.
+
+    Removing the member that happened to lead starts an election (5 to 10 s with the DPU-sized
+    election timeout), longer than etcdctl's 5 s command timeout: that is the set-up of the test,
+    not the rolling restart it measures, so the writer starts only once the cluster has a leader.
+    """
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        status = etcdctl(endpoints, "endpoint", "status", "--write-out=json")
+        if status.returncode == 0:
+            reports = json.loads(status.stdout)
+            leaders = {report["Status"]["leader"] for report in reports}
+            members = {report["Status"]["header"]["member_id"] for report in reports}
+            if len(leaders) == 1 and leaders <= members and etcdctl(endpoints, "put", "/molecule/leader-probe", "1").returncode == 0:
+                return
+        time.sleep(1)
+    pytest.fail(f"no leader among {endpoints} after {deadline_s} s: {status.stdout} {status.stderr}")
+
+
 @pytest.fixture(scope="module")
 def rolling(endpoints: dict[str, str]) -> Iterator[RollingRun]:
     """Replace a member and change a setting, then converge while a writer writes; ask for a snapshot on the way.
@@ -186,6 +212,7 @@ def rolling(endpoints: dict[str, str]) -> Iterator[RollingRun]:
     """
     before = {name: unit_times(name) for name in MEMBERS}
     replace_member(endpoints, REPLACED)
+    wait_for_leader([address for name, address in endpoints.items() if name != REPLACED])
     # Any value other than the current one (verify may run more than once on the same members).
     current = podman("exec", MEMBERS[0], "sed", "-n", "s/^ETCD_SNAPSHOT_COUNT=//p", "/etc/etcd/etcd.env")
     snapshot_count = 20000 if current != "20000" else 20001
@@ -216,8 +243,8 @@ def test_no_write_failed_during_the_restarts(rolling: RollingRun, endpoints: dic
     writer = rolling.writer
     assert writer.written > 0
     assert writer.failures == [], f"{writer.written} writes, {writer.resent} resent"
-    # At most one leadership change per roll: a resend per member is already generous.
-    assert writer.resent <= len(MEMBERS), f"{writer.written} writes, {writer.resent} resent"
+    # Per member: its own restart under a call, and at most one leadership change per roll.
+    assert writer.resent <= 2 * len(MEMBERS), f"{writer.written} writes, {writer.resent} resent"
     stored = etcdctl(list(endpoints.values()), "get", "--prefix", "--limit=1", "--write-out=json", "/molecule/writer/")
     assert json.loads(stored.stdout)["count"] == writer.written, stored.stdout[:500]
 
