@@ -4,9 +4,11 @@ In one run, on a boot server configured by playbooks/boot.yml (see tests/e2e/har
   1. rootfs build time: a first build into an empty store, then the same recipe again (must be a no-op);
   2. power-on to `login:`, RUNS times each, the two paths alternating so that both see the same load:
      - default path (bench-node1): iPXE (the NIC's ROM) -> per-MAC iPXE script, kernel and initrd over
-       HTTP, the collection's initramfs (MODULES=list: NIC drivers, overlay, NFS client);
+       HTTP, the collection's initramfs (MODULES=list: NIC drivers, overlay, NFS client; it waits for
+       the link's carrier before DHCP);
      - seed recipe (bench-node2, the Arch guide's way on the same image): pxelinux.0 over TFTP, its
-       per-MAC menu, kernel and initrd over TFTP, a generic initramfs (MODULES=most);
+       per-MAC menu, kernel and initrd over TFTP, a generic initramfs (MODULES=most, and without the
+       wait for the carrier, which the guide does not have; overlay and per-host /etc as the guide has);
   3. four guests powered on at once (default path): time until all four show `login:`.
 The seed host is set up like the seed guide does it: its DHCP reservation carries the tag `seed`, which
 gets pxelinux.0 (dnsmasq_extra_options), and its pxelinux menu points to a generic initramfs built
@@ -54,6 +56,8 @@ kernel=$(basename "$(readlink -f "$root/vmlinuz")"); kernel=${kernel#vmlinuz-}
 work=$(mktemp -d)
 cp -a "$root/etc/initramfs-tools" "$work/conf"
 sed -i 's/^MODULES=.*/MODULES=most/' "$work/conf/conf.d/diskless"
+# the seed guide does not wait for the link before DHCP: without the collection's init-premount script
+rm -f "$work/conf/scripts/init-premount/diskless-link"
 mkdir -p "$root/run/bench-conf" && mount --bind "$work/conf" "$root/run/bench-conf"
 chroot "$root" mkinitramfs -d /run/bench-conf -o /run/bench-conf/initrd-generic.img "$kernel"
 install -m 0644 "$work/conf/initrd-generic.img" "/srv/diskless/boot/images/debian-bookworm/$version/initrd-generic.img"

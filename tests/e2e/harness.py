@@ -260,7 +260,8 @@ class LabSpec:
     )
     # DISKLESS_LAB_PLAYBOOK: another playbook with the same interface (e.g. one under development)
     playbook: Path = Path(os.environ.get("DISKLESS_LAB_PLAYBOOK", REPO / "playbooks" / "boot.yml"))
-    server_vars: dict[str, Any] = field(default_factory=lambda: {"netboot_kernel_params": GUEST_KERNEL_PARAMS})  # group_vars of the boot server
+    # group_vars of the boot server; router advertisements end iPXE's 15 s wait for an IPv6 router
+    server_vars: dict[str, Any] = field(default_factory=lambda: {"netboot_kernel_params": GUEST_KERNEL_PARAMS, "dnsmasq_ra_interfaces": ["eth0"]})
     memory_mb: int = 1024
     cpus: int = 2
 
@@ -274,6 +275,12 @@ class LabSpec:
     @property
     def server_ip(self) -> str:
         return self.address(self.server_octet)
+
+    @property
+    def server_ip6(self) -> str:
+        """The boot server's unique-local IPv6 address, fd00:B:C::2/64 for a boot subnet 10.B.C.0/24."""
+        _a, b, c, _d = ipaddress.ip_network(self.boot_subnet).network_address.packed
+        return f"fd00:{b}:{c}::{self.server_octet}/64"
 
 
 class Lab:
@@ -310,6 +317,8 @@ class Lab:
             BASE_IMAGE, "/sbin/init",
         )  # fmt: skip
         self._wait_for_systemd(container)
+        # set inside the container: an IPv6 podman network would switch on IPv6 forwarding on this machine
+        podman("exec", container, "ip", "-6", "address", "replace", self.spec.server_ip6, "dev", "eth0", "nodad")
         self.bridge = bridge_of(network)
 
     def _wait_for_systemd(self, container: str, timeout: float = 90) -> None:

@@ -11,6 +11,7 @@ Slow by nature (TCG emulation, two boots per guest, three playbook runs): minute
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -100,6 +101,27 @@ def test_kernel_command_line_carries_the_hosts_parameters(lab: Lab, guests: dict
     assert set(own) <= set(cmdline)
     others = {p for c in lab.spec.clients if c.name != name for p in c.kernel_params.split()} - set(own)
     assert not others & set(cmdline), "another host's parameters leaked into this one"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_router_advertisements_of_the_boot_server_reached_the_host(lab: Lab, guests: dict[str, Guest], name: str) -> None:
+    """dnsmasq_ra_interfaces: the host configured an address in the boot server's IPv6 prefix, and no IPv6 default route."""
+    console = guests[name].console
+    assert console is not None
+    prefix = lab.spec.server_ip6.split("::")[0] + ":"
+    addresses = console.check("ip -6 -o addr show scope global | awk '{print $4}'", timeout=120).split()
+    assert any(address.startswith(prefix) for address in addresses), addresses
+    assert console.check("ip -6 route show default") == "", "router lifetime 0: the boot server must not become a router"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_dhcp_round_of_the_initramfs_got_its_answer(guests: dict[str, Guest], name: str) -> None:
+    """The initramfs waited for the link before ipconfig: no lost round (each costs about 10 s)."""
+    console = guests[name].console
+    assert console is not None
+    boot_log = console.text()
+    assert re.search(r"IP-Config: \S+ complete", boot_log)
+    assert "IP-Config: no response" not in boot_log
 
 
 def test_tmpfs_from_kernel_parameter(guests: dict[str, Guest]) -> None:

@@ -10,8 +10,13 @@ rendered and run this way, its mirrors are out of reach here).
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,7 @@ DEBIAN_FILES = {
     "etc/initramfs-tools/conf.d/diskless": 0o644,
     "etc/initramfs-tools/hooks/diskless": 0o755,
     "etc/initramfs-tools/scripts/nfs-bottom/diskless": 0o755,
+    "etc/initramfs-tools/scripts/init-premount/diskless-link": 0o755,
 }
 ARCH_FILES = {
     "usr/share/diskless/initramfs-lib.sh": 0o644,
@@ -121,13 +127,15 @@ def test_bad_input_is_reported_at_once_before_any_change(tmp_path: Path) -> None
                 not_an_image,
                 "debian",
                 initramfs_overlay_size="lots",
+                initramfs_link_wait=301,
                 initramfs_tmpfs_mounts=[{"path": "/etc"}, {"path": "relative"}, {"path": "/ok", "options": "size=1g mode=0700"}],
             )
         ],
     )
     assert result["failed"]
-    for needle in ["no usr/sbin/update-initramfs in it", "initramfs_overlay_size=lots", "initramfs_tmpfs_mounts[0]: path=/etc",
-                   "initramfs_tmpfs_mounts[1]: path=relative", "initramfs_tmpfs_mounts[2]: options=size=1g mode=0700"]:  # fmt: skip
+    for needle in ["no usr/sbin/update-initramfs in it", "initramfs_overlay_size=lots", "initramfs_link_wait=301: whole seconds from 0 to 300",
+                   "initramfs_tmpfs_mounts[0]: path=/etc", "initramfs_tmpfs_mounts[1]: path=relative",
+                   "initramfs_tmpfs_mounts[2]: options=size=1g mode=0700"]:  # fmt: skip
         assert needle in result["msg"]
     assert list(not_an_image.iterdir()) == []
 
@@ -198,3 +206,85 @@ def test_a_relative_tmpfs_path_fails_the_boot_with_a_message(images: dict[str, P
     status, _calls, stderr = run_lib(images["debian"], tmp_path, ["dash"], f"{NFSROOT} diskless.overlay=no diskless.tmpfs=var/x", "/root")
     assert status != 0
     assert "diskless: tmpfs mounts" in stderr
+
+
+# ---- the wait for the boot interface's carrier, on real veth links in network namespaces -----------
+@dataclass
+class VethPair:
+    """`guest` (where the library runs) and `peer`, each end in its own namespace, both down."""
+
+    guest_ns: str
+    peer_ns: str
+    guest_mac: str
+
+    def peer_up(self) -> None:
+        subprocess.run(["ip", "-n", self.peer_ns, "link", "set", "peer0", "up"], check=True)
+
+    def guest_link(self, name: str = "boot0") -> dict[str, Any]:
+        out = subprocess.run(["ip", "-n", self.guest_ns, "-j", "link", "show", name], capture_output=True, text=True, check=True).stdout
+        links: list[dict[str, Any]] = json.loads(out)
+        return links[0]
+
+
+@pytest.fixture
+def veth() -> Iterator[VethPair]:
+    suffix = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
+    pair = VethPair(f"dc-init-guest-{suffix}", f"dc-init-peer-{suffix}", "52:54:00:aa:bb:01")
+    try:
+        for ns in (pair.guest_ns, pair.peer_ns):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+        subprocess.run(["ip", "-n", pair.guest_ns, "link", "add", "boot0", "address", pair.guest_mac, "type", "veth",
+                        "peer", "name", "peer0", "netns", pair.peer_ns], check=True)  # fmt: skip
+        # a second Ethernet interface the boot interface must be told apart from
+        subprocess.run(["ip", "-n", pair.guest_ns, "link", "add", "other0", "type", "veth", "peer", "name", "other1"], check=True)
+        yield pair
+    finally:
+        for ns in (pair.guest_ns, pair.peer_ns):
+            subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def wait_for_link(image: Path, veth: VethPair, shell: list[str], cmdline: str) -> subprocess.Popen[str]:
+    script = "\n".join(
+        [
+            f". {shlex.quote(str(image / 'etc/diskless/initramfs.conf'))}",
+            f". {shlex.quote(str(image / 'usr/share/diskless/initramfs-lib.sh'))}",
+            f"diskless_parse_cmdline {shlex.quote(cmdline)}",
+            "diskless_wait_for_link",
+        ]
+    )
+    command = ["ip", "netns", "exec", veth.guest_ns, *shell, "-c", script]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+
+
+BOOTIF = "BOOTIF=01-52-54-00-aa-bb-01"
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=["dash", "busybox-ash"])
+def test_the_boot_interface_is_brought_up_and_its_carrier_awaited(images: dict[str, Path], veth: VethPair, shell: list[str]) -> None:
+    started = time.monotonic()
+    waiting = wait_for_link(images["debian"], veth, shell, f"{BOOTIF} ip=dhcp diskless.link_wait=20")
+    time.sleep(1.5)
+    assert waiting.poll() is None, "returned before the link had a carrier"
+    assert "UP" in veth.guest_link()["flags"], "the boot interface was not set up"
+    veth.peer_up()
+    _out, stderr = waiting.communicate(timeout=10)
+    assert waiting.returncode == 0, stderr
+    assert time.monotonic() - started < 10, "waited for the timeout, not for the carrier"
+    assert veth.guest_link()["operstate"] == "UP"
+    assert "UP" not in veth.guest_link("other0")["flags"], "an interface other than BOOTIF's was touched"
+
+
+def test_no_carrier_gives_up_after_the_wait_with_a_message(images: dict[str, Path], veth: VethPair) -> None:
+    started = time.monotonic()
+    waiting = wait_for_link(images["debian"], veth, ["dash"], f"{BOOTIF} diskless.link_wait=2")
+    _out, stderr = waiting.communicate(timeout=15)
+    assert waiting.returncode == 1
+    assert 2 <= time.monotonic() - started < 10
+    assert "diskless: no carrier on boot0 after 2 s" in stderr
+
+
+def test_link_wait_zero_leaves_the_interfaces_alone(images: dict[str, Path], veth: VethPair) -> None:
+    waiting = wait_for_link(images["debian"], veth, ["dash"], f"{BOOTIF} diskless.link_wait=0")
+    _out, stderr = waiting.communicate(timeout=5)
+    assert waiting.returncode == 0, stderr
+    assert "UP" not in veth.guest_link()["flags"]

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,16 @@ class NetnsClient:
 
     def netns(self, *cmd: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(["ip", "netns", "exec", self.name, *cmd], timeout=timeout, check=check)
+
+    def ipv6_autoconfigured(self, prefix: str, timeout: float = 15) -> list[str]:
+        """Wait for the kernel to form an address in `prefix` from a router advertisement (SLAAC); the global addresses then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.netns("ip", "-6", "-o", "address", "show", "dev", "eth0", "scope", "global").stdout
+            addresses = [line.split()[3] for line in out.splitlines()]
+            if any(address.startswith(prefix) for address in addresses) or time.monotonic() > deadline:
+                return addresses
+            time.sleep(0.5)
 
     def dhcp(self, timeout: int = 20, user_class: str | None = None) -> dict[str, str]:
         """Ask for a lease with ISC dhclient (one try), optionally sending a user class (e.g. iPXE); return the lease fields ({} when none came)."""

@@ -80,3 +80,12 @@ def test_dns_answers_for_reserved_hosts(bridge: str, server: ipaddress.IPv4Inter
         client.hold(client.dhcp())
         answer = client.netns("busybox", "nslookup", "node-a.molecule.test", str(server.ip), check=False)
     assert nth(server, 11) in answer.stdout, answer.stdout + answer.stderr
+
+
+def test_router_advertisements_give_an_address_but_no_default_route(bridge: str) -> None:
+    """dnsmasq_ra_interfaces: a client autoconfigures an address in eth0's prefix; router lifetime 0, so no default route."""
+    with NetnsClient(bridge=bridge, mac=UNKNOWN_MAC) as client:
+        addresses = client.ipv6_autoconfigured("fd00:c7:41:")
+        routes = client.netns("ip", "-6", "route", "show", "default").stdout
+    assert any(address.startswith("fd00:c7:41:") for address in addresses), addresses
+    assert routes.strip() == "", routes

@@ -53,7 +53,15 @@ def listing(image: Image) -> set[str]:
 @pytest.fixture(scope="module")
 def unpacked(image: Image) -> dict[str, str]:
     """The files of the initrd the checks read, as unmkinitramfs extracts them (in a temporary directory of the image)."""
-    names = ["conf/conf.d/diskless", "conf/diskless.conf", "scripts/nfs-bottom/diskless", "scripts/nfs-bottom/ORDER", "scripts/diskless-lib"]
+    names = [
+        "conf/conf.d/diskless",
+        "conf/diskless.conf",
+        "scripts/nfs-bottom/diskless",
+        "scripts/nfs-bottom/ORDER",
+        "scripts/init-premount/diskless-link",
+        "scripts/init-premount/ORDER",
+        "scripts/diskless-lib",
+    ]
     prints = "".join(f" printf '@@@ %s\\n' {name}; cat {name};" for name in names)
     # a marker after the last file too: the command's output loses its trailing newlines
     script = f'set -e; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT; unmkinitramfs {image.initrd} "$d"; cd "$d"; [ -d main ] && cd main;{prints} printf \'@@@ \''
@@ -81,6 +89,8 @@ def test_configuration_record_matches_the_new_initrd(image: Image) -> None:
     "member",
     [
         "scripts/nfs-bottom/diskless",  # the role's nfs-bottom script
+        "scripts/init-premount/diskless-link",  # the wait for the link before DHCP
+        "sbin/ip",  # which sets the link up (busybox's applet)
         "scripts/diskless-lib",  # the library the role's hook copies in
         "conf/diskless.conf",  # and its defaults
         "conf/conf.d/diskless",
@@ -122,9 +132,17 @@ def test_diskless_defaults_carry_the_tmpfs_mounts(unpacked: dict[str, str]) -> N
     assert settings["DISKLESS_OVERLAY"] == "yes"
     assert settings["DISKLESS_TMPFS"].strip("'") == "/var/lib/rancher:size=50%,mode=0700"
     assert settings["DISKLESS_NFSMOUNT"].strip("'") == "nfsmount"
+    assert settings["DISKLESS_LINK_WAIT"] == "15"
 
 
 def test_nfs_bottom_script_runs_after_the_root_is_mounted(image: Image, unpacked: dict[str, str]) -> None:
     assert "/scripts/nfs-bottom/diskless" in unpacked["scripts/nfs-bottom/ORDER"]
     assert unpacked["scripts/nfs-bottom/diskless"] == SERVER.file(f"{image.root}/etc/initramfs-tools/scripts/nfs-bottom/diskless").content_string
     assert unpacked["scripts/diskless-lib"] == SERVER.file(f"{image.root}/usr/share/diskless/initramfs-lib.sh").content_string
+
+
+def test_link_wait_runs_before_the_network_is_configured(image: Image, unpacked: dict[str, str]) -> None:
+    """init-premount runs before scripts/nfs configures the network (ipconfig) for the root."""
+    assert "/scripts/init-premount/diskless-link" in unpacked["scripts/init-premount/ORDER"]
+    installed = SERVER.file(f"{image.root}/etc/initramfs-tools/scripts/init-premount/diskless-link").content_string
+    assert unpacked["scripts/init-premount/diskless-link"] == installed
