@@ -30,7 +30,8 @@ def test_every_problem_is_named_with_its_field_and_value(tmp_path: Path) -> None
         {"mac": "52:54:00:12:34:58", "hostname": "Node_3", "ip": "10.42.66.13"},
         {"mac": "52:54:00:12:34:59", "hostname": "node1", "ip": "10.42.65.14"},
     ]
-    result = preflight(tmp_path, dnsmasq_reservations=reservations, dnsmasq_ra_interfaces=["eth0", "not an interface"],
+    result = preflight(tmp_path, dnsmasq_reservations=reservations, dnsmasq_ra_interfaces=["eth0", "not an interface", "eth1"],
+                       dnsmasq_interfaces=["eth0"],
                        dnsmasq_ipxe_chain_url="ftp://boot/boot.ipxe")  # fmt: skip
     assert result["failed"]
     message = str(result["msg"])
@@ -40,6 +41,13 @@ def test_every_problem_is_named_with_its_field_and_value(tmp_path: Path) -> None
         "dnsmasq_reservations[2]: ip=10.42.66.13: not inside any subnet in dnsmasq_dhcp_subnets",
         "dnsmasq_reservations: hostname=node1: used by more than one reservation",
         "dnsmasq_ra_interfaces: not an interface: not a network interface name",
+        "dnsmasq_ra_interfaces: eth1: not in dnsmasq_interfaces, where dnsmasq does not listen",
         "dnsmasq_ipxe_chain_url=ftp://boot/boot.ipxe: must be an http://, https:// or tftp:// URL",
     ]:
         assert needle in message, message
+
+
+def test_a_single_interface_name_is_not_taken_for_a_list(tmp_path: Path) -> None:
+    result = preflight(tmp_path, dnsmasq_reservations=[GOOD], dnsmasq_ra_interfaces="eth0")
+    assert result["failed"]
+    assert "dnsmasq_ra_interfaces=eth0: must be a list of interface names" in str(result["msg"])
