@@ -26,8 +26,13 @@ def server(host: Any) -> ipaddress.IPv4Interface:
     return ipaddress.IPv4Interface(f"{address['address']}/{address['netmask']}")
 
 
+CLIENT_OFFSETS = {11, 12, *range(200, 211)}
+
+
 def nth(server: ipaddress.IPv4Interface, offset: int) -> str:
-    return str(server.network.network_address + offset)
+    """A client's address: offset in the network, 20 further on when the server holds one of the clients' (converge.yml)."""
+    shift = 20 if int(server.ip) - int(server.network.network_address) in CLIENT_OFFSETS else 0
+    return str(server.network.network_address + offset + shift)
 
 
 def test_service_running_and_config_valid(host: Any, server: ipaddress.IPv4Interface) -> None:
