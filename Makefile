@@ -11,16 +11,21 @@ export PY_COLORS := 0
 PY_DIRS := $(wildcard plugins tests benchmarks lab tools extensions)
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help setup lab lab-down test lint sanity unit functional molecule e2e build benchmarks
+.PHONY: help setup pristine lab lab-down test lint sanity unit functional molecule e2e build benchmarks
 
 help:
 	@echo "make lab       install everything, bring up the virtual lab and run site.yml against inventories/lab"
 	@echo "make lab-down  stop everything the lab started"
 	@echo "make test      install everything and run every test (lint, sanity, unit, functional, Molecule, end-to-end)"
+	@echo "make pristine  run tools/setup.sh in a pristine Debian 12 root and prove podman and the venv work there"
 	@echo "make molecule SCENARIOS=dnsmasq   run one Molecule scenario"
 
 setup:
 	@tools/setup.sh
+
+# The install path in a pristine Debian 12 root: what this machine already has cannot hide a missing package.
+pristine: setup
+	@tools/pristine-check.sh
 
 lab: setup
 	@lab/lab.sh up
@@ -28,7 +33,7 @@ lab: setup
 lab-down: setup
 	@lab/lab.sh down
 
-test: setup lint sanity unit functional molecule e2e
+test: setup pristine lint sanity unit functional molecule e2e
 	@echo "make test: all test stages passed"
 
 lint: setup

@@ -5,16 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-# Debian packages: containers (Molecule, lab), image building, real services the tests run
-# (dnsmasq, nfs-ganesha, Open vSwitch, etcd, nginx), QEMU + network boot firmware, test clients.
-APT_PACKAGES=(
-  make git curl jq python3 python3-venv python3-pip
-  podman runc netavark aardvark-dns slirp4netns uidmap mmdebstrap
-  iproute2 iputils-ping isc-dhcp-client tftp-hpa busybox
-  dnsmasq-base nfs-ganesha nfs-ganesha-vfs rpcbind nginx-light
-  openvswitch-switch etcd-server etcd-client
-  qemu-system-x86 qemu-utils ipxe-qemu ipxe pxelinux syslinux-common
-)
+# Debian packages: tools/apt-packages.txt lists each one and why it is there.
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]*$//' tools/apt-packages.txt)
 
 log() { printf 'setup: %s\n' "$*"; }
 fail() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -34,7 +26,7 @@ install_apt_packages() {
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/tmp/diskless-setup-apt.log 2>&1 \
-    || fail "apt-get update failed: Debian's package archive is unreachable (see /tmp/diskless-setup-apt.log)"
+    || fail "could not install the Debian package '${missing[0]}'$([ ${#missing[@]} -gt 1 ] && echo " (and $((${#missing[@]} - 1)) more)"): apt-get update failed, Debian's package archive is unreachable (see /tmp/diskless-setup-apt.log)"
   if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/diskless-setup-apt.log 2>&1; then
     local package
     for package in "${missing[@]}"; do
