@@ -231,7 +231,7 @@ def test_nginx_allows_only_get_and_head_everywhere(rendered: dict[str, Any]) -> 
     )
     proc = subprocess.Popen(["nginx", "-p", str(out), "-c", str(out / "nginx.conf")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
