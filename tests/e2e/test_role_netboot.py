@@ -176,11 +176,11 @@ def test_bad_host_input_is_reported_at_once_before_any_change(tmp_path: Path) ->
     result = run_play(tmp_path, netboot_tasks(tmp_path, hosts, netboot_reserved_macs=["52:54:00:aa:00:01", "52:54:00:aa:00:03"]))
     assert result["failed"]
     for needle in [
-        "(unreserved): mac=52:54:00:aa:00:09: has no DHCP reservation",
-        "(badmac): mac=52:54:00:aa:00: not a MAC address",
-        "(badmac): ip=10.42.66.5: outside the boot subnet 10.42.65.0/24",
-        "(badmac): kernel_params=a=1; reboot: quotes and shell characters are not allowed",
-        "(dup): boot_image=deb@nothex",
+        '("unreserved"): mac=52:54:00:aa:00:09: has no DHCP reservation',
+        '("badmac"): mac=52:54:00:aa:00: not a MAC address',
+        '("badmac"): ip=10.42.66.5: outside the boot subnet 10.42.65.0/24',
+        '("badmac"): kernel_params="a=1; reboot": characters not allowed',
+        '("dup"): boot_image=deb@nothex',
         "netboot_hosts: ip=10.42.65.11: used by more than one host",
     ]:
         assert needle in result["msg"]
