@@ -36,6 +36,20 @@ def ansible_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_play_json(play: list[dict[str, Any]], workdir: Path, extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """Write PLAY to WORKDIR/render.yml and run it on localhost with the JSON callback; the caller reads stdout."""
+    playbook = workdir / "render.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    return subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", json.dumps(extra_vars)],
+        capture_output=True,
+        text=True,
+        env=ansible_env(),
+        cwd=REPO,
+        check=False,
+    )
+
+
 def run_task(
     module: str,
     args: dict[str, Any],

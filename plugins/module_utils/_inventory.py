@@ -10,10 +10,11 @@ each naming the host, the field and the offending value.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import kernel_params_problem, one_line_problem
 
 try:
     import netaddr
@@ -63,19 +64,7 @@ ROUTEROS_KEYS = frozenset({"bridge", "username", "password", "port", "tls", "val
 
 MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-# An inventory host name: dot-separated DNS labels (the first one is the host name). Matched with
-# fullmatch: `$` alone would accept a trailing newline.
 INVENTORY_NAME_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
-
-# Kernel parameters are written into iPXE scripts (`kernel ... PARAMS`) and pxelinux menus
-# (`APPEND PARAMS`), one directive per line. Allowlist: printable ASCII (space to ~) without
-# control characters (newline, CR, NUL, tab), quotes, and the shell/iPXE/pxelinux metacharacters
-# " # $ & ' ; < > \ ` |. The same rule is used by the netboot role's preflight, through the filter
-# diskless.datacenter.kernel_params_problem (plugins/filter/datacenter_model.py).
-KERNEL_PARAMS_ALLOWED = " !%()*+,-./0123456789:=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{}~"
-KERNEL_PARAMS_FORBIDDEN = "\"#$&';<>\\`|"
-# The x86 kernel command line is at most 2048 bytes (COMMAND_LINE_SIZE), terminating NUL included.
-KERNEL_CMDLINE_MAX = 2047
 
 
 @dataclass
@@ -102,33 +91,6 @@ class InventoryError(Exception):
     def __init__(self, problems: Problems) -> None:
         super().__init__(problems.report())
         self.problems = problems.lines
-
-
-def kernel_params_problem(value: Any, max_length: int = KERNEL_CMDLINE_MAX) -> str:
-    """Why VALUE may not be written into a boot script as kernel parameters; '' when it may."""
-    if not isinstance(value, str):
-        return "must be a string"
-    if len(value) > max_length:
-        return f"too long: {len(value)} characters, at most {max_length} (the kernel command line is limited to 2048 bytes)"
-    bad = sorted({c for c in value if c not in KERNEL_PARAMS_ALLOWED})
-    if bad:
-        shown = " ".join(repr(c) for c in bad[:8])
-        return (
-            f"characters not allowed: {shown} (only printable ASCII without control characters, quotes "
-            f"or the shell/iPXE/pxelinux characters {KERNEL_PARAMS_FORBIDDEN})"
-        )
-    return ""
-
-
-def one_line_problem(value: str) -> str:
-    """Why VALUE cannot be templated into one line of a boot script or config; '' when it can.
-
-    Refuses every control character (newline, CR, NUL, tab, DEL...) and Unicode line/paragraph separators.
-    """
-    bad = sorted({c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
-    if bad:
-        return "control characters or line breaks not allowed: " + " ".join(repr(c) for c in bad[:8])
-    return ""
 
 
 def normalise_mac(value: Any) -> str | None:
@@ -489,8 +451,8 @@ class ModelBuilder:
             self.problems.add(host, "inventory_hostname", host, "not usable as a DNS host name (lowercase letters, digits, dashes)")
         elif not INVENTORY_NAME_PATTERN.fullmatch(host):
             self.problems.add(host, "inventory_hostname", host, "not a DNS name (dot-separated labels of lowercase letters, digits, dashes)")
-        if "\n" in record["description"] or "\r" in record["description"]:
-            self.problems.add(host, "dc_description", record["description"], "must be one line")
+        if why := one_line_problem(record["description"]):
+            self.problems.add(host, "dc_description", record["description"], why)
         if group == "diskless_hosts":
             record.update(
                 dpu=vars_.get("dc_dpu"),

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.conftest import REPO, run_play_json
 
 TEMPLATE = REPO / "roles" / "dpu_flash" / "templates" / "bf.cfg.j2"
 HOSTILE_HASH = "$6$rounds=5000$s4lt'\"`id`$(touch${IFS}PWNED);&|<>$AbC/.xyz\\n"
@@ -78,16 +77,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
             ],
         }
     ]
-    playbook = out / "render.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", json.dumps({"cases": CASES})],
-        capture_output=True,
-        text=True,
-        env=ansible_env(),
-        cwd=REPO,
-        check=False,
-    )
+    proc = run_play_json(play, out, {"cases": CASES})
     report = json.loads(proc.stdout)
     results = report["plays"][0]["tasks"][0]["hosts"]["localhost"]["results"]
     by_case = {result["item"]["key"]: dict(result, path=out / f"{result['item']['key']}.cfg") for result in results}

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.conftest import REPO, run_play_json
 
 ROLE = REPO / "roles" / "netboot"
 GOOD_HOST: dict[str, Any] = {
@@ -110,16 +110,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ],
         }
     ]
-    playbook = out / "render.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", json.dumps({"cases": CASES})],
-        capture_output=True,
-        text=True,
-        env=ansible_env(),
-        cwd=REPO,
-        check=False,
-    )
+    proc = run_play_json(play, out, {"cases": CASES})
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:

