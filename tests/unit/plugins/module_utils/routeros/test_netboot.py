@@ -80,6 +80,19 @@ def test_bad_netboot_input_is_named(overrides: dict[str, Any], message: str) -> 
     assert message in str(caught.value)
 
 
+LONGEST_NAME = ".".join(["a" * 63] * 3 + ["b" * 61])  # 253 characters, the most a DNS name may have
+
+
+@pytest.mark.parametrize(("hostname", "valid"), [("C4140", True), ("r640.lab", True), (LONGEST_NAME, True), (LONGEST_NAME + "b", False), ("a" * 64, False)])
+def test_lease_host_names_are_dns_names_in_any_case(hostname: str, valid: bool) -> None:
+    params = netboot_params(leases=[{"mac": "00:e0:66:59:89:84", "address": "10.42.65.9", "hostname": hostname}])
+    if valid:
+        assert NetbootRequest.from_params(params).leases[0]["comment"] == hostname
+        return
+    with pytest.raises(InputError, match=re.escape("is not a valid host name")):
+        NetbootRequest.from_params(params)
+
+
 def test_netboot_router_checks() -> None:
     with pytest.raises(InputError, match=re.escape("interface: 'vlan99' is not an interface of the router")):
         netboot_outcome(NETBOOT_ROUTER, netboot_params(interface="vlan99"))
