@@ -1,4 +1,4 @@
-# Copyright (c) diskless.datacenter maintainers
+# Copyright: contributors to diskless.datacenter
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by the RouterOS modules (action group ``diskless.datacenter.routeros``)."""
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright (c) diskless.datacenter maintainers
+# Copyright: contributors to diskless.datacenter
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -18,21 +18,18 @@ author:
   - Diskless Datacenter maintainers (@diskless-datacenter)
 extends_documentation_fragment:
   - diskless.datacenter.routeros
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_routeros
 attributes:
   check_mode:
-    description: Only reads; runs the same in check mode.
     support: full
+    details: Only reads; runs the same in check mode.
   diff_mode:
-    description: Changes nothing, so there is no diff.
     support: N/A
+    details: Changes nothing, so there is no diff.
   idempotent:
-    description: Only reads.
     support: full
-  action_group:
-    description: Use C(group/diskless.datacenter.routeros) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - diskless.datacenter.routeros
+    details: Only reads.
 options:
   gather_subset:
     description:
@@ -130,22 +127,22 @@ nvme_exports:
   sample: [{slot: pvc-1, file_path: disk1/pvc-1.img, file_size: 10737418240, nvme_port: 4420, nqn: "nqn.2000-02.com.mikrotik:pvc-1", allowed_hosts: []}]
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.diskless.datacenter.plugins.module_utils._routeros import (
-    CONNECTION_ARGUMENT_SPEC,
-    gather_info,
-    run_reader,
-)
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.info import gather_info
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.kinds import GATHER_SUBSET
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.runner import run_reader
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.session import CONNECTION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "gather_subset": {"type": "list", "elements": "str", "choices": list(GATHER_SUBSET.choices), "default": ["all"]},
+}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            CONNECTION_ARGUMENT_SPEC,
-            gather_subset=dict(type="list", elements="str", choices=["all", "system", "vlan", "netboot", "nvme"], default=["all"]),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     run_reader(module, lambda reader: gather_info(reader, module.params["gather_subset"]))
 
 

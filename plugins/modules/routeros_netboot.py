@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright (c) diskless.datacenter maintainers
+# Copyright: contributors to diskless.datacenter
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -31,21 +31,16 @@ author:
   - Diskless Datacenter maintainers (@diskless-datacenter)
 extends_documentation_fragment:
   - diskless.datacenter.routeros
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_routeros
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the router.
     support: full
   diff_mode:
-    description: Returns before and after state (in the shape of this module's options) when run with C(--diff).
     support: full
+    details: The before and after state are in the shape of this module's options.
   idempotent:
-    description: A second run with the same options reports no change.
     support: full
-  action_group:
-    description: Use C(group/diskless.datacenter.routeros) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - diskless.datacenter.routeros
 options:
   interface:
     description:
@@ -304,86 +299,83 @@ router_message:
 """
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.diskless.datacenter.plugins.module_utils._routeros import (
-    CONNECTION_ARGUMENT_SPEC,
-    NetbootRequest,
-    plan_netboot,
-    run_planner,
-)
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.kinds import AUTHORITATIVE, HOSTNAME_MODE
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.netboot import NetbootRequest, plan_netboot
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.runner import run_planner
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.session import CONNECTION_ARGUMENT_SPEC
 
-
-def argument_spec() -> dict:
-    return dict(
-        CONNECTION_ARGUMENT_SPEC,
-        interface=dict(type="str"),
-        server_name=dict(type="str"),
-        lease_time=dict(type="str"),
-        authoritative=dict(type="str", choices=["yes", "no", "after-2sec-delay", "after-10sec-delay"]),
-        pool=dict(
-            type="dict",
-            options=dict(
-                name=dict(type="str"),
-                ranges=dict(type="list", elements="str", required=True),
-            ),
-        ),
-        network=dict(
-            type="dict",
-            options=dict(
-                address=dict(type="str", required=True),
-                gateway=dict(type="str"),
-                dns_servers=dict(type="list", elements="str"),
-                domain=dict(type="str"),
-                next_server=dict(type="str"),
-                boot_file_name=dict(type="str"),
-                dhcp_options=dict(type="list", elements="str"),
-            ),
-        ),
-        dhcp_options=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str", required=True),
-                code=dict(type="int", required=True),
-                value=dict(type="str", required=True),
-            ),
-        ),
-        hostname_mode=dict(type="str", choices=["comment", "option"], default="comment"),
-        leases=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                mac=dict(type="str", required=True),
-                address=dict(type="str", required=True),
-                hostname=dict(type="str"),
-                comment=dict(type="str"),
-            ),
-        ),
-        purge_leases=dict(type="bool", default=False),
-        tftp=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                req_filename=dict(type="str", required=True),
-                real_filename=dict(type="str"),
-                allow=dict(type="bool"),
-                read_only=dict(type="bool"),
-                ip_addresses=dict(type="list", elements="str"),
-            ),
-        ),
-        purge_tftp=dict(type="bool", default=False),
-    )
+ARGUMENT_SPEC: dict[str, Any] = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "interface": {"type": "str"},
+    "server_name": {"type": "str"},
+    "lease_time": {"type": "str"},
+    "authoritative": {"type": "str", "choices": list(AUTHORITATIVE.choices)},
+    "pool": {
+        "type": "dict",
+        "options": {
+            "name": {"type": "str"},
+            "ranges": {"type": "list", "elements": "str", "required": True},
+        },
+    },
+    "network": {
+        "type": "dict",
+        "options": {
+            "address": {"type": "str", "required": True},
+            "gateway": {"type": "str"},
+            "dns_servers": {"type": "list", "elements": "str"},
+            "domain": {"type": "str"},
+            "next_server": {"type": "str"},
+            "boot_file_name": {"type": "str"},
+            "dhcp_options": {"type": "list", "elements": "str"},
+        },
+    },
+    "dhcp_options": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "name": {"type": "str", "required": True},
+            "code": {"type": "int", "required": True},
+            "value": {"type": "str", "required": True},
+        },
+    },
+    "hostname_mode": {"type": "str", "choices": list(HOSTNAME_MODE.choices), "default": "comment"},
+    "leases": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "mac": {"type": "str", "required": True},
+            "address": {"type": "str", "required": True},
+            "hostname": {"type": "str"},
+            "comment": {"type": "str"},
+        },
+    },
+    "purge_leases": {"type": "bool", "default": False},
+    "tftp": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "req_filename": {"type": "str", "required": True},
+            "real_filename": {"type": "str"},
+            "allow": {"type": "bool"},
+            "read_only": {"type": "bool"},
+            "ip_addresses": {"type": "list", "elements": "str"},
+        },
+    },
+    "purge_tftp": {"type": "bool", "default": False},
+}
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), required_one_of=[("interface", "server_name")], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_one_of=[("interface", "server_name")], supports_check_mode=True)
 
-    def request_of(params: Any) -> NetbootRequest:
+    def request_of(params: Mapping[str, Any]) -> NetbootRequest:
         return dataclasses.replace(NetbootRequest.from_params(params), interface_may_be_pending=module.check_mode)
 
     run_planner(module, request_of, plan_netboot)

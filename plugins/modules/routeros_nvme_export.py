@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright (c) diskless.datacenter maintainers
+# Copyright: contributors to diskless.datacenter
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -23,21 +23,16 @@ author:
   - Diskless Datacenter maintainers (@diskless-datacenter)
 extends_documentation_fragment:
   - diskless.datacenter.routeros
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_routeros
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the router.
     support: full
   diff_mode:
-    description: Returns before and after state of the slot when run with C(--diff).
     support: full
+    details: The before and after state are those of the slot.
   idempotent:
-    description: A second run with the same options reports no change.
     support: full
-  action_group:
-    description: Use C(group/diskless.datacenter.routeros) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - diskless.datacenter.routeros
 options:
   slot:
     description:
@@ -147,30 +142,29 @@ router_message:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.diskless.datacenter.plugins.module_utils._routeros import (
-    CONNECTION_ARGUMENT_SPEC,
-    NvmeRequest,
-    plan_nvme_export,
-    run_planner,
-)
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.kinds import EXPORT_STATE
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.nvme import NvmeRequest, plan_nvme_export
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.runner import run_planner
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.session import CONNECTION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "slot": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": list(EXPORT_STATE.choices), "default": "present"},
+    "file_path": {"type": "str"},
+    "file_size": {"type": "str"},
+    "nvme_port": {"type": "int"},
+    "nqn": {"type": "str"},
+    "allowed_hosts": {"type": "list", "elements": "str"},
+    "remove_file": {"type": "bool", "default": False},
+}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            CONNECTION_ARGUMENT_SPEC,
-            slot=dict(type="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            file_path=dict(type="str"),
-            file_size=dict(type="str"),
-            nvme_port=dict(type="int"),
-            nqn=dict(type="str"),
-            allowed_hosts=dict(type="list", elements="str"),
-            remove_file=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     run_planner(module, NvmeRequest.from_params, plan_nvme_export)
 
 

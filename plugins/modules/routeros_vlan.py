@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright (c) diskless.datacenter maintainers
+# Copyright: contributors to diskless.datacenter
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -31,21 +31,16 @@ author:
   - Diskless Datacenter maintainers (@diskless-datacenter)
 extends_documentation_fragment:
   - diskless.datacenter.routeros
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_routeros
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the router.
     support: full
   diff_mode:
-    description: Returns before and after state (in the shape of this module's options) when run with C(--diff).
     support: full
+    details: The before and after state are in the shape of this module's options.
   idempotent:
-    description: A second run with the same options reports no change.
     support: full
-  action_group:
-    description: Use C(group/diskless.datacenter.routeros) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - diskless.datacenter.routeros
 options:
   bridge:
     description:
@@ -306,77 +301,68 @@ router_message:
   sample: "failure: already have such entry"
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.diskless.datacenter.plugins.module_utils._routeros import (
-    CONNECTION_ARGUMENT_SPEC,
-    VlanRequest,
-    plan_vlan,
-    run_planner,
-)
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.kinds import FRAME_TYPES
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.runner import run_planner
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.session import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.vlan import VlanRequest, plan_vlan
 
-FRAME_TYPES = ["admit-all", "admit-only-untagged-and-priority-tagged", "admit-only-vlan-tagged"]
+# bridge and ports share the filtering settings a bridge port has (the bridge's own are its CPU port's).
+_FILTERING: dict[str, Any] = {
+    "pvid": {"type": "int"},
+    "frame_types": {"type": "str", "choices": list(FRAME_TYPES.choices)},
+    "ingress_filtering": {"type": "bool"},
+    "comment": {"type": "str"},
+}
 
-
-def argument_spec() -> dict:
-    return dict(
-        CONNECTION_ARGUMENT_SPEC,
-        bridge=dict(
-            type="dict",
-            required=True,
-            options=dict(
-                name=dict(type="str", required=True),
-                vlan_filtering=dict(type="bool", default=True),
-                pvid=dict(type="int"),
-                frame_types=dict(type="str", choices=FRAME_TYPES),
-                ingress_filtering=dict(type="bool"),
-                comment=dict(type="str"),
-            ),
-        ),
-        ports=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                interface=dict(type="str", required=True),
-                pvid=dict(type="int"),
-                frame_types=dict(type="str", choices=FRAME_TYPES),
-                ingress_filtering=dict(type="bool"),
-                comment=dict(type="str"),
-            ),
-        ),
-        vlans=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                vlan_ids=dict(type="raw", required=True),
-                tagged=dict(type="list", elements="str", default=[]),
-                untagged=dict(type="list", elements="str", default=[]),
-                comment=dict(type="str"),
-            ),
-        ),
-        interfaces=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str", required=True),
-                vlan_id=dict(type="int", required=True),
-                mtu=dict(type="int"),
-                addresses=dict(type="list", elements="str", default=[]),
-                comment=dict(type="str"),
-            ),
-        ),
-        management_vlan=dict(type="int"),
-        management_address=dict(type="str"),
-        management_port=dict(type="str"),
-        purge=dict(type="bool", default=False),
-    )
+ARGUMENT_SPEC: dict[str, Any] = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "bridge": {
+        "type": "dict",
+        "required": True,
+        "options": {"name": {"type": "str", "required": True}, "vlan_filtering": {"type": "bool", "default": True}, **_FILTERING},
+    },
+    "ports": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {"interface": {"type": "str", "required": True}, **_FILTERING},
+    },
+    "vlans": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "vlan_ids": {"type": "raw", "required": True},
+            "tagged": {"type": "list", "elements": "str", "default": []},
+            "untagged": {"type": "list", "elements": "str", "default": []},
+            "comment": {"type": "str"},
+        },
+    },
+    "interfaces": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "name": {"type": "str", "required": True},
+            "vlan_id": {"type": "int", "required": True},
+            "mtu": {"type": "int"},
+            "addresses": {"type": "list", "elements": "str", "default": []},
+            "comment": {"type": "str"},
+        },
+    },
+    "management_vlan": {"type": "int"},
+    "management_address": {"type": "str"},
+    "management_port": {"type": "str"},
+    "purge": {"type": "bool", "default": False},
+}
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=argument_spec(),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
         required_together=[("management_vlan", "management_address")],
         required_by={"management_port": ("management_vlan",)},
