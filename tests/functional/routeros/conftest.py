@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.simulators.routeros.launcher import SimulatorProcess
+from lab.simulators.routeros.launcher import SimulatorProcess
 
 SIMULATOR_USERNAME = "admin"
 SIMULATOR_PASSWORD = "simulator-secret"

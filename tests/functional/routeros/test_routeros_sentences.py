@@ -1,7 +1,7 @@
 """What the RouterOS modules send: only reads of the menus a task manages, one print each, and no read-back.
 
 The simulator logs every sentence a client sends (``--log-commands``: connection number and command word,
-see tests/simulators/routeros/README.md), so the counts come from the router side, not from the modules.
+see lab/simulators/routeros/README.md), so the counts come from the router side, not from the modules.
 Router state is checked through a separate librouteros connection. A real router keeps no such log: these
 tests run against the simulator only and are skipped when ROUTEROS_HOST names a real router.
 """

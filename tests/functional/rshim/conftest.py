@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.simulators.rshim.bfb import make_bfb
-from tests.simulators.rshim.launcher import RshimSimulator
+from lab.simulators.rshim.bfb import make_bfb
+from lab.simulators.rshim.launcher import RshimSimulator
 
 SIMULATOR_SPEED = 1000.0
 SIMULATOR_VERSION = "2.9.1-sim"

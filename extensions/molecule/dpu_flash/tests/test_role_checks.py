@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, VENV_BIN, ansible_env
-from tests.simulators.rshim.bfb import make_bfb
-from tests.simulators.rshim.launcher import RshimSimulator
+from lab.simulators.rshim.bfb import make_bfb
+from lab.simulators.rshim.launcher import RshimSimulator
 
 WANTED = "2.9.1-checks"
 OLD = "2.8.0-checks"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.simulators.routeros.paths import build_state
-from tests.simulators.routeros.protocol import SentenceReader, encode_sentence
-from tests.simulators.routeros.server import ApiServer, Faults
-from tests.simulators.routeros.session import Credentials, Session
-from tests.simulators.routeros.state import RouterState
+from lab.simulators.routeros.paths import build_state
+from lab.simulators.routeros.protocol import SentenceReader, encode_sentence
+from lab.simulators.routeros.server import ApiServer, Faults
+from lab.simulators.routeros.session import Credentials, Session
+from lab.simulators.routeros.state import RouterState
 
 USERNAME = "admin"
 PASSWORD = "test-password"

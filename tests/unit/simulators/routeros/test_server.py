@@ -11,8 +11,8 @@ import librouteros
 import pytest
 from librouteros.exceptions import ConnectionClosed
 
-from tests.simulators.routeros.launcher import SimulatorProcess
-from tests.simulators.routeros.paths import build_state
+from lab.simulators.routeros.launcher import SimulatorProcess
+from lab.simulators.routeros.paths import build_state
 
 from .conftest import PASSWORD, USERNAME, WireClient, attributes, kinds
 

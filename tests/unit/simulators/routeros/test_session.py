@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.simulators.routeros.errors import FatalError
+from lab.simulators.routeros.errors import FatalError
 
 from .conftest import PASSWORD, USERNAME, Conversation, attributes, kinds, rows, traps
 

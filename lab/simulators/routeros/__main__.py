@@ -1,4 +1,4 @@
-"""Command line: ``python3 -m tests.simulators.routeros --port PORT --username U --password P [...]``."""
+"""Command line: ``python3 -m lab.simulators.routeros --port PORT --username U --password P [...]``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .session import Credentials
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python3 -m tests.simulators.routeros", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python3 -m lab.simulators.routeros", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="TCP port; 0 picks a free one (default 8728, 8729 with --tls)")
     parser.add_argument("--username", default="admin")

@@ -1,6 +1,6 @@
 """rshim simulator: presents DIR/rshimN/{boot,misc,console} the way rshim-user-space does, backed by a simulated DPU.
 
-    python3 -m tests.simulators.rshim --dir DIR --scenario NAME [--speed S] [--device rshim0] [--chip 2|3]
+    python3 -m lab.simulators.rshim --dir DIR --scenario NAME [--speed S] [--device rshim0] [--chip 2|3]
                                       [--installed-version V] [--boot-timeout SECONDS] [--nic-mode]
 
 Representation: DIR/rshimN is a FUSE mount served by this process through /dev/fuse (needs root and the fuse
@@ -39,9 +39,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tests.simulators.rshim.device import FILES, Chip, RshimDevice
-from tests.simulators.rshim.dpu import SCENARIOS
-from tests.simulators.rshim.fuse import FuseServer, MountError
+from lab.simulators.rshim.device import FILES, Chip, RshimDevice
+from lab.simulators.rshim.dpu import SCENARIOS
+from lab.simulators.rshim.fuse import FuseServer, MountError
 
 PR_SET_PDEATHSIG = 1
 HOLDER_CODE = (
@@ -51,7 +51,7 @@ HOLDER_CODE = (
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python3 -m tests.simulators.rshim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python3 -m lab.simulators.rshim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", required=True, type=Path, help="directory standing for /dev (created if missing)")
     parser.add_argument("--scenario", default="success", choices=SCENARIOS)
     parser.add_argument("--speed", type=float, default=1.0, help="device seconds per real second (default 1)")

@@ -34,10 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.simulators.rshim.bfb import BootStreamParser
-from tests.simulators.rshim.dpu import Dpu
-from tests.simulators.rshim.fuse import DEFERRED, Deferred, FileEntry, Request
-from tests.simulators.rshim.rshlog import SECTION_HEADER, LogBuffer
+from lab.simulators.rshim.bfb import BootStreamParser
+from lab.simulators.rshim.dpu import Dpu
+from lab.simulators.rshim.fuse import DEFERRED, Deferred, FileEntry, Request
+from lab.simulators.rshim.rshlog import SECTION_HEADER, LogBuffer
 
 BOOT_INO, MISC_INO, CONSOLE_INO = 2, 3, 4
 FILES = [FileEntry(BOOT_INO, "boot"), FileEntry(MISC_INO, "misc"), FileEntry(CONSOLE_INO, "console")]

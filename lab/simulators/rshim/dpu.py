@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.simulators.rshim.bfb import BootStreamParser
-from tests.simulators.rshim.rshlog import Crash, LogBuffer, installer_log
+from lab.simulators.rshim.bfb import BootStreamParser
+from lab.simulators.rshim.rshlog import Crash, LogBuffer, installer_log
 
 SCENARIOS = ("success", "error", "critical", "hang", "panic", "busy", "drop", "locked", "stall")
 
