@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
 from lab.simulators.rshim.bfb import make_bfb
 from lab.simulators.rshim.launcher import RshimSimulator
+from tests.conftest import REPO, VENV_BIN, ansible_env
 
 WANTED = "2.9.1-checks"
 OLD = "2.8.0-checks"
