@@ -3,17 +3,22 @@
 A reader thread appends everything the guest writes to a buffer (and to a log file); `expect` waits,
 with a bounded timeout, for a pattern in what arrived since the last match. `run` executes one shell
 command after login and returns its exit status and output, delimited by markers the command's own
-echo cannot produce.
+echo cannot produce. `attach` connects a terminal to a guest's console (``python -m lab console HOST``).
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import os
 import re
+import select
 import socket
+import sys
+import termios
 import threading
 import time
+import tty
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -141,3 +146,31 @@ class SerialConsole:
         if status != 0:
             raise AssertionError(f"{self.path.name}: `{command}` exited {status}:\n{output}")
         return output
+
+
+def attach(path: Path, name: str) -> int:
+    """Attach this terminal to the console socket at PATH, raw, until Ctrl-] or the guest closes it."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(path))
+    print(f"connected to {name}; Ctrl-] leaves", flush=True)
+    saved = termios.tcgetattr(sys.stdin) if sys.stdin.isatty() else None
+    try:
+        if saved is not None:
+            tty.setraw(sys.stdin)
+        sock.sendall(b"\r")
+        while True:
+            readable = select.select([sys.stdin, sock], [], [])[0]
+            if sock in readable:
+                data = sock.recv(4096)
+                if not data:
+                    return 0
+                os.write(sys.stdout.fileno(), data)
+            if sys.stdin in readable:
+                data = os.read(sys.stdin.fileno(), 1024)
+                if not data or b"\x1d" in data:
+                    return 0
+                sock.sendall(data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
+        sock.close()

@@ -4,7 +4,7 @@ Used by the dnsmasq Molecule scenario and by `make lab` to show that a client wi
 gets its address, host name and boot file from the boot server. Everything it creates (namespace,
 veth pair, dhclient) is removed on exit, also on failure.
 
-CLI: python3 -m tests.support.netclient --bridge BR --mac MAC [--expect-ip IP] [--ping IP] [--tftp SERVER:FILE]
+CLI: python3 -m lab.netclient --bridge BR --mac MAC [--expect-ip IP] [--ping IP] [--tftp SERVER:FILE]
 """
 
 from __future__ import annotations
