@@ -140,7 +140,8 @@ def _cmd_qemu_up(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    summary, _blank, commands = __doc__.partition("\n\n")
+    top = argparse.ArgumentParser(prog=PROG, description=summary, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=commands)
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="bring up the lab and configure it with site.yml (lab/up.yml, inventories/lab)").set_defaults(func=_cmd_up)
     stop = sub.add_parser("down", help="stop everything the lab started")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.netclient import NetnsClient, podman_bridge
+from lab.netclient import NetnsClient, podman_bridge
 
 NETWORK = "dc-molecule-dnsmasq"
 RESERVED = {"52:54:00:c7:41:40": ("node-a", 11), "52:54:00:c7:41:41": ("node-b", 12)}
