@@ -16,18 +16,25 @@ from typing import Any
 
 import pytest
 
-Run = Callable[..., dict[str, Any]]
-VLAN = "diskless.datacenter.routeros_vlan"
-NETBOOT = "diskless.datacenter.routeros_netboot"
-NVME = "diskless.datacenter.routeros_nvme_export"
-INFO = "diskless.datacenter.routeros_info"
+from tests.support.routeros_cases import (
+    BRIDGE,
+    DISK_DIR,
+    INFO,
+    MGMT_VLAN,
+    NETBOOT,
+    NVME,
+    PXE_INTERFACE,
+    PXE_VLAN,
+    STORAGE_VLAN,
+    VLAN,
+    VOLUME_FILE,
+    make_pxe_vlan,
+    netboot_args,
+    nvme_args,
+    vlan_args,
+)
 
-BRIDGE = "br-test"
-MGMT_VLAN, PXE_VLAN, STORAGE_VLAN = 3064, 3065, 3066
-MGMT_ADDRESS = "10.199.64.1/24"
-PXE_INTERFACE = "vlan3065"
-DISK_DIR = os.environ.get("ROUTEROS_TEST_DISK_DIR", "disk1")  # a mounted disk of a real ROSE router
-VOLUME_FILE = f"{DISK_DIR}/test-pvc-1.img"
+Run = Callable[..., dict[str, Any]]
 
 
 def rows(api: Any, *path: str) -> list[dict[str, Any]]:
@@ -81,35 +88,6 @@ def remove_test_objects(api: Any) -> None:
     remove(("interface", "bridge"), lambda entry: entry.get("name") == BRIDGE)
     remove(("disk",), lambda entry: str(entry.get("slot", "")).startswith("test-") and entry.get("type") == "file")
     remove(("file",), lambda entry: str(entry.get("name", "")).startswith(f"{DISK_DIR}/test-"))
-
-
-def vlan_args(routeros: Any, port_names: list[str], **overrides: Any) -> dict[str, Any]:
-    """The reference shape: management on a tagged uplink, PXE untagged to a host, storage tagged."""
-    uplink, host, storage = port_names
-    args: dict[str, Any] = {
-        **routeros.connection_args(),
-        "bridge": {"name": BRIDGE},
-        "management_vlan": MGMT_VLAN,
-        "management_address": MGMT_ADDRESS,
-        "management_port": uplink,
-        "ports": [
-            {"interface": uplink, "frame_types": "admit-only-vlan-tagged"},
-            {"interface": host, "pvid": PXE_VLAN},
-            {"interface": storage, "pvid": 1},
-        ],
-        "vlans": [
-            {"vlan_ids": MGMT_VLAN, "tagged": [BRIDGE, uplink]},
-            {"vlan_ids": str(PXE_VLAN), "tagged": [uplink, BRIDGE], "untagged": [host]},
-            {"vlan_ids": [STORAGE_VLAN], "tagged": [BRIDGE, uplink, storage]},
-        ],
-        "interfaces": [
-            {"name": "vlan3064", "vlan_id": MGMT_VLAN, "addresses": [MGMT_ADDRESS]},
-            {"name": PXE_INTERFACE, "vlan_id": PXE_VLAN, "addresses": ["10.199.65.1/24"]},
-            {"name": "vlan3066", "vlan_id": STORAGE_VLAN, "addresses": ["10.199.66.1/24"]},
-        ],
-    }
-    args.update(overrides)
-    return args
 
 
 def vlan_table(api: Any) -> dict[str, dict[str, set[str]]]:
@@ -278,38 +256,6 @@ def test_vlan_router_refusal_names_path_entry_and_message(routeros: Any, api: An
 # ---------------------------------------------------------------------------------------------
 
 
-def make_pxe_vlan(api: Any) -> None:
-    """A bridge with the PXE VLAN interface and its address, made directly through the API."""
-    api.path("interface", "bridge").add(name=BRIDGE)
-    api.path("interface", "vlan").add(name=PXE_INTERFACE, interface=BRIDGE, **{"vlan-id": PXE_VLAN})
-    api.path("ip", "address").add(address="10.199.65.1/24", interface=PXE_INTERFACE)
-
-
-def netboot_args(routeros: Any, **overrides: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        **routeros.connection_args(),
-        "interface": PXE_INTERFACE,
-        "server_name": "dhcp-test",
-        "lease_time": "1h",
-        "pool": {"name": "pool-test", "ranges": ["10.199.65.100-10.199.65.199"]},
-        "network": {
-            "address": "10.199.65.0/24",
-            "gateway": "10.199.65.1",
-            "dns_servers": ["10.199.65.1"],
-            "next_server": "10.199.65.1",
-            "boot_file_name": "snp.efi",
-        },
-        "leases": [
-            {"mac": "00:e0:66:59:89:84", "address": "10.199.65.92", "hostname": "test-c4140"},
-            {"mac": "00:e0:66:59:88:8b", "address": "10.199.65.82", "hostname": "test-r640"},
-            {"mac": "00:e0:66:59:8c:50", "address": "10.199.65.42", "hostname": "test-r740xd", "comment": "storage node"},
-        ],
-        "tftp": [{"req_filename": "test-snp\\.efi", "real_filename": "tftp/snp.efi", "allow": True, "read_only": True, "ip_addresses": ["10.199.65.0/24"]}],
-    }
-    args.update(overrides)
-    return args
-
-
 def netboot_state(api: Any) -> dict[str, Any]:
     def by(key: str, entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {str(entry[key]): {k: v for k, v in entry.items() if k != ".id"} for entry in entries}
@@ -446,18 +392,6 @@ def disks(api: Any) -> dict[str, dict[str, Any]]:
 
 def files(api: Any) -> set[str]:
     return {str(entry["name"]) for entry in rows(api, "file")}
-
-
-def nvme_args(routeros: Any, **overrides: Any) -> dict[str, Any]:
-    return {
-        **routeros.connection_args(),
-        "slot": "test-pvc-1",
-        "file_path": VOLUME_FILE,
-        "file_size": "1G",
-        "nvme_port": 4420,
-        "nqn": "nqn.2000-02.com.mikrotik:test-pvc-1",
-        **overrides,
-    }
 
 
 def test_nvme_export_lifecycle(routeros: Any, api: Any, run_module: Run) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.functional.routeros.conftest import RouterOSTarget, connect_api
-from tests.functional.routeros.test_routeros_modules import NETBOOT, NVME, VLAN, make_pxe_vlan, netboot_args, nvme_args, vlan_args
+from tests.support.routeros import RouterOSTarget, connect_api
+from tests.support.routeros_cases import NETBOOT, NVME, VLAN, make_pxe_vlan, netboot_args, nvme_args, vlan_args
 
 Run = Callable[..., dict[str, Any]]
 PORTS = ["ether1", "ether2", "ether3"]

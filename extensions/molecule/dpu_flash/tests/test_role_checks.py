@@ -25,7 +25,7 @@ import yaml
 
 from lab.simulators.rshim.bfb import make_bfb
 from lab.simulators.rshim.launcher import RshimSimulator
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
 
 WANTED = "2.9.1-checks"
 OLD = "2.8.0-checks"

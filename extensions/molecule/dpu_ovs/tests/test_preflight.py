@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
 
 # case -> (role variables, expected message fragments; empty: the checks pass)
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {

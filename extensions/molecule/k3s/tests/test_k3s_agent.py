@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.roles.k3s_documented_options import AGENT_OPTIONS
+from tests.support.k3s_documented_options import AGENT_OPTIONS
 
 testinfra_hosts = ["podman://dc-molecule-k3s-boot"]  # podman exec: quicker than through Ansible
 STATE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.unit.roles.k3s_documented_options import SERVER_OPTIONS
+from tests.support.k3s_documented_options import SERVER_OPTIONS
 
 testinfra_hosts = ["podman://dc-molecule-k3s-dpu"]  # podman exec: quicker than through Ansible
 STATE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
