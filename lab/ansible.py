@@ -19,6 +19,12 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 COLLECTIONS_PATH = REPO / ".build" / "collections"
 VENV_BIN = Path(sys.executable).parent
+JSON_OUTPUT = {
+    "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+    "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_DEPRECATION_WARNINGS": "0",
+}
 
 
 class PlaybookOutputError(AssertionError):
@@ -38,14 +44,8 @@ def project_env(**extra: str) -> dict[str, str]:
 
 
 def ansible_env(**extra: str) -> dict[str, str]:
-    """`project_env` with the JSON callback on stdout, no colour and no deprecation warnings."""
-    return project_env(
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        **extra,
-    )
+    """`project_env` with the JSON callback on stdout, no colour and no deprecation warnings (EXTRA overrides them)."""
+    return project_env(**{**JSON_OUTPUT, **extra})
 
 
 def ansible_playbook(*args: str, env: dict[str, str] | None = None, timeout: float | None = None) -> subprocess.CompletedProcess[str]:

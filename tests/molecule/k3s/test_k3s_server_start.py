@@ -22,7 +22,8 @@ import yaml
 
 testinfra_hosts = ["podman://dc-molecule-k3s-dpu"]
 STATE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
-CONVERGE = Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", Path(__file__).resolve().parents[1])) / "converge.yml"
+SCENARIO = Path(__file__).resolve().parents[3] / "extensions" / "molecule" / Path(__file__).parent.name
+CONVERGE = Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", SCENARIO)) / "converge.yml"
 
 
 @dataclass

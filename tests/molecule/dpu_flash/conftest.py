@@ -1,16 +1,12 @@
-"""Make the repository's test helpers importable; reach the container with `podman exec`; read the scenario's variables."""
+"""Reach the container with `podman exec`; read the scenario's variables."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
 from testinfra.backend.ansible import AnsibleBackend
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 PODMAN_CONNECTIONS = ("podman", "containers.podman.podman")
 

@@ -26,7 +26,8 @@ MEMBERS = ("dc-molecule-etcd1", "dc-molecule-etcd2", "dc-molecule-etcd3")
 # testinfra talks to the members with podman exec: much quicker than through Ansible, one call per check.
 testinfra_hosts = [f"podman://{name}" for name in MEMBERS]
 PKI = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "etcd-pki"
-CONVERGE = Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", Path(__file__).resolve().parents[1])) / "converge.yml"
+SCENARIO = Path(__file__).resolve().parents[3] / "extensions" / "molecule" / Path(__file__).parent.name
+CONVERGE = Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", SCENARIO)) / "converge.yml"
 BACKUP = "/var/backups/etcd/molecule-rolling.db"
 REPLACED = MEMBERS[2]
 
