@@ -1,4 +1,4 @@
-"""A protocol-faithful RouterOS 7 API simulator (test peer for the collection's RouterOS modules).
+"""A protocol-faithful RouterOS 7 API simulator (the lab's RDS, and the test peer of the collection's RouterOS modules).
 
 Run ``python3 -m lab.simulators.routeros --port 0 --username admin --password secret``; it prints
 ``listening on HOST:PORT`` when ready. Behaviour follows MikroTik's manual and replies seen on real

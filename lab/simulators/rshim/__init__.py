@@ -5,5 +5,5 @@ over /dev/fuse (fuse.py speaks the kernel protocol itself), so clients use the s
 real device and get the same errno values (EBUSY, EINVAL, EPERM, ETIMEDOUT). Named pipes could not give a refused
 open, a per-open misc text or a write that times out, which is why they were not used.
 Modules: fuse (the file server), device (rshim's boot/misc/console semantics), rshlog (the 1 KB RShim log),
-dpu (what the Arm side logs over time, per scenario), bfb (BFB image format), launcher (for test fixtures).
+dpu (what the Arm side logs over time, per scenario), bfb (BFB image format), launcher (start/stop as a subprocess, on the shared lab/simulators/launcher.py).
 """
