@@ -13,8 +13,7 @@ from librouteros.exceptions import ConnectionClosed
 
 from lab.simulators.routeros.launcher import SimulatorProcess
 from lab.simulators.routeros.paths import build_state
-
-from .conftest import PASSWORD, USERNAME, WireClient, attributes, kinds
+from tests.support.routeros_wire import PASSWORD, USERNAME, WireClient, attributes, kinds
 
 ServerFactory = Callable[..., Callable[[], WireClient]]
 

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from lab.simulators.routeros.errors import FatalError
-
-from .conftest import PASSWORD, USERNAME, Conversation, attributes, kinds, rows, traps
+from tests.support.routeros_wire import PASSWORD, USERNAME, Conversation, attributes, kinds, rows, traps
 
 
 # --------------------------------------------------------------------------- login
