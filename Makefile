@@ -28,10 +28,10 @@ pristine: setup
 	@tools/pristine-check.sh
 
 lab: setup
-	@lab/lab.sh up
+	@python -m lab up
 
 lab-down: setup
-	@lab/lab.sh down
+	@python -m lab down
 
 test: setup pristine lint sanity unit functional molecule e2e
 	@echo "make test: all test stages passed"
@@ -39,7 +39,7 @@ test: setup pristine lint sanity unit functional molecule e2e
 lint: setup
 	ruff check $(PY_DIRS)
 	ruff format --check $(PY_DIRS)
-	mypy -p ansible_collections.diskless.datacenter.plugins.module_utils -p ansible_collections.diskless.datacenter.plugins.plugin_utils
+	mypy -p ansible_collections.diskless.datacenter.plugins.module_utils -p ansible_collections.diskless.datacenter.plugins.plugin_utils -p lab
 	ansible-lint
 
 sanity: setup

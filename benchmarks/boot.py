@@ -1,6 +1,6 @@
 """Boot benchmark: power-on to login of diskless QEMU guests, seed recipe vs the collection's default path.
 
-In one run, on a boot server configured by playbooks/boot.yml (see tests/e2e/harness.py):
+In one run, on a boot server configured by playbooks/boot.yml (see lab/services.py):
   1. rootfs build time: a first build into an empty store, then the same recipe again (must be a no-op);
   2. power-on to `login:`, RUNS times each, the two paths alternating so that both see the same load:
      - default path (bench-node1): iPXE (the NIC's ROM) -> per-MAC iPXE script, kernel and initrd over
@@ -32,8 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.console import ConsoleTimeoutError
-from tests.e2e.harness import ClientSpec, Lab, LabSpec, podman
+from lab.console import ConsoleTimeoutError
+from lab.host import podman
+from lab.services import ClientSpec, Lab, LabSpec
 
 BOOT_SUBNET = "10.98.67.0/24"
 CLIENTS = tuple(ClientSpec(f"bench-node{i}", f"52:54:00:97:65:{10 + i:02x}", 10 + i) for i in range(1, 6))

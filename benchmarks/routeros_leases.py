@@ -45,8 +45,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import VENV_BIN, ansible_env, run_task
-from tests.simulators.routeros.launcher import SimulatorProcess
+from lab.ansible import VENV_BIN, ansible_env, run_task
+from lab.simulators.routeros.launcher import SimulatorProcess
 
 USERNAME, PASSWORD = "admin", "benchmark"
 PORTS = ["sfp28-1", "sfp28-2", "sfp28-3", "sfp28-4", "sfp-sfpplus1", "sfp-sfpplus2", "sfp-sfpplus3", "sfp-sfpplus4", "qsfp28-1-1"]

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import ClientSpec, Guest, Lab, LabSpec, running_lab
+from lab.guests import Guest
+from lab.services import ClientSpec, Lab, LabSpec, running_lab
 
 pytestmark = pytest.mark.e2e
 

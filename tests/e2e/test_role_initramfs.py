@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.playbook import role_task, run_play
+from tests.support.playbook import role_task, run_play
 
 GENERATORS = {"debian": "usr/sbin/update-initramfs", "arch": "usr/bin/mkinitcpio"}
 SHELLS = [["dash"], ["busybox", "ash"]]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.playbook import run_play
+from tests.support.playbook import run_play
 
 HASH = "$6$salt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./0123456789abcdefghijklmnopqr"
 V1, V2, V3 = "aaaaaaaaaaa1", "bbbbbbbbbbb2", "ccccccccccc3"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.playbook import ROLES, role_task, run_play
+from tests.support.playbook import ROLES, role_task, run_play
 
 EXPORTS = [
     {"path": "/srv/diskless/images/deb/0123456789ab/root", "clients": [{"address": "10.42.65.0/24", "access": "ro"}]},

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.playbook import role_task, run_play
+from tests.support.playbook import role_task, run_play
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbH8dXbqZ0JmQp7JfZw1wAtCh2m4z0X0Z4sL3H2l1nE ops@example"
 USERS = [{"name": "ops", "uid": 1001, "groups": ["sudo"], "authorized_keys": [KEY]}]

@@ -6,7 +6,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from tests.conftest import REPO, VENV_BIN
+from tests.support.playbook import REPO, VENV_BIN
 
 
 def test_build_install_and_load(tmp_path: Path) -> None:

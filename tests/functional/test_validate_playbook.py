@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
 
 
 def ansible_playbook(inventory: Path, playbook: str) -> subprocess.CompletedProcess[str]:

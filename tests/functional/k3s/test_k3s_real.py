@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
 
 ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(platform.machine(), platform.machine())
 BINARY = {"amd64": "k3s", "arm64": "k3s-arm64", "arm": "k3s-armhf"}.get(ARCH, f"k3s-{ARCH}")

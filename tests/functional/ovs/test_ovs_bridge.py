@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.ovs.conftest import OvsInstance, UniqueNames
+from tests.support.ovs import OvsInstance, UniqueNames
 
 MODULE = "diskless.datacenter.ovs_bridge"
 RunModule = Callable[..., dict[str, Any]]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.ovs.conftest import OvsInstance
+from tests.support.ovs import OvsInstance
 
 MODULE = "diskless.datacenter.ovs_global"
 RunModule = Callable[..., dict[str, Any]]

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.ovs.conftest import OvsInstance, run
+from tests.support.ovs import OvsInstance, run
 
 pytest.importorskip("scapy")
 

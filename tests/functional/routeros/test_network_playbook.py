@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
-from tests.functional.routeros.conftest import RouterOSTarget, connect_api
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
+from tests.support.routeros import RouterOSTarget, connect_api
 
 
 @pytest.fixture

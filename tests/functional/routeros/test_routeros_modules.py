@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.routeros.cases import (
+from tests.support.routeros_cases import (
     BRIDGE,
     DISK_DIR,
     INFO,

@@ -1,7 +1,7 @@
 """What the RouterOS modules send: only reads of the menus a task manages, one print each, and no read-back.
 
 The simulator logs every sentence a client sends (``--log-commands``: connection number and command word,
-see tests/simulators/routeros/README.md), so the counts come from the router side, not from the modules.
+see lab/simulators/routeros/README.md), so the counts come from the router side, not from the modules.
 Router state is checked through a separate librouteros connection. A real router keeps no such log: these
 tests run against the simulator only and are skipped when ROUTEROS_HOST names a real router.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.functional.routeros.cases import NETBOOT, NVME, VLAN, make_pxe_vlan, netboot_args, nvme_args, vlan_args
-from tests.functional.routeros.conftest import RouterOSTarget, connect_api
+from tests.support.routeros import RouterOSTarget, connect_api
+from tests.support.routeros_cases import NETBOOT, NVME, VLAN, make_pxe_vlan, netboot_args, nvme_args, vlan_args
 
 Run = Callable[..., dict[str, Any]]
 PORTS = ["ether1", "ether2", "ether3"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.rshim.conftest import RshimTarget
+from tests.support.rshim import RshimTarget
 
 MODULE = "diskless.datacenter.bfb_install"
 INFO = "diskless.datacenter.rshim_info"

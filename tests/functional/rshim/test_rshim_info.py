@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.functional.rshim.conftest import RshimTarget
+from tests.support.rshim import RshimTarget
 
 MODULE = "diskless.datacenter.rshim_info"
 Run = Callable[..., dict[str, Any]]

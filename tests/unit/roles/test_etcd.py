@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
-from tests.unit.roles.playrunner import Case, run_role
+from tests.support.playbook import REPO, VENV_BIN, Case, ansible_env, run_role
 
 ROLE = REPO / "roles" / "etcd"
 MEMBERS = {"etcd-a": "10.42.67.93", "etcd-b": "10.42.67.83", "etcd-c": "10.42.67.43"}

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.roles.k3s_documented_options import AGENT_OPTIONS
-from tests.unit.roles.playrunner import Case, Outcome, run_role
+from tests.support.k3s_documented_options import AGENT_OPTIONS
+from tests.support.playbook import Case, Outcome, run_role
 
 TOKENS = {name: f"agent-token-of-{name}-0123456789abcdefghijklmnop" for name in ("node-a", "node-b", "node-uncovered")}
 SERVER_URL = "https://10.42.67.93:6443"

@@ -9,7 +9,6 @@ nothing is the Molecule scenario's idempotence step.)
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import stat
 import subprocess
@@ -21,27 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.roles.k3s_documented_options import SERVER_OPTIONS
-from tests.unit.roles.playrunner import Case, Outcome, run_role
+from tests.support.k3s_airgap import FAKE_K3S, write_airgap
+from tests.support.k3s_documented_options import SERVER_OPTIONS
+from tests.support.playbook import Case, Outcome, run_role
 
 # The reference datacenter's VLAN plan (inventories/example): 10.42.64.0/18, VLAN N = 10.42.N.0/24.
 VLAN_SUBNETS = [f"10.42.{vlan}.0/24" for vlan in range(64, 72)]
 ETCD = ["https://10.42.67.93:2379", "https://10.42.67.83:2379", "https://10.42.67.43:2379"]
 GIVEN_TOKEN = "given-server-token-0123456789abcdefghij"
 GIVEN_AGENT_TOKEN = "given-agent-token-0123456789abcdefghijk"
-FAKE_K3S = '#!/bin/sh\n# stands in for the k3s binary in tests\necho fake k3s "$@"\n'
-
-
-def write_airgap(directory: Path, *, wrong_sum: bool = False) -> None:
-    """The release's files for arm64: binary, images tarball and sha256sum-arm64.txt."""
-    directory.mkdir(parents=True)
-    (directory / "k3s-arm64").write_text(FAKE_K3S)
-    (directory / "k3s-arm64").chmod(0o755)
-    (directory / "k3s-airgap-images-arm64.tar.zst").write_bytes(b"\x28\xb5\x2f\xfd fake images tarball")
-    sums = {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in ("k3s-arm64", "k3s-airgap-images-arm64.tar.zst")}
-    if wrong_sum:
-        sums["k3s-arm64"] = "0" * 64
-    (directory / "sha256sum-arm64.txt").write_text("".join(f"{digest}  {name}\n" for name, digest in sums.items()) + "abc  k3s-not-a-sum\n")
 
 
 def server(root: Path, name: str, address: str, **role_vars: Any) -> tuple[str, dict[str, Any]]:

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, VENV_BIN, ansible_env
-from tests.unit.roles.test_k3s_server import write_airgap
+from tests.support.k3s_airgap import write_airgap
+from tests.support.playbook import REPO, VENV_BIN, ansible_env
 
 DPUS = {"c4140-dpu": "10.42.67.93", "r640-dpu": "10.42.67.83", "r740xd-dpu": "10.42.67.43"}
 HOSTS = {"c4140": "10.42.67.92", "r640": "10.42.67.82", "r740xd": "10.42.67.42"}

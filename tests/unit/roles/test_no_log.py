@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.playbook import REPO
 
 SECRETS = re.compile(
     r"dc_routeros|__routeros\b|rds_api\.password|password_hash|__k3s_server_token_value|__k3s_server_agent_token_value"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, run_play_json
+from tests.support.playbook import REPO, run_play_json
 
 TEMPLATE = REPO / "roles" / "dpu_flash" / "templates" / "bf.cfg.j2"
 HOSTILE_HASH = "$6$rounds=5000$s4lt'\"`id`$(touch${IFS}PWNED);&|<>$AbC/.xyz\\n"

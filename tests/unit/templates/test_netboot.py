@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_play_json
+from tests.support.playbook import REPO, run_play_json
 
 ROLE = REPO / "roles" / "netboot"
 GOOD_HOST: dict[str, Any] = {

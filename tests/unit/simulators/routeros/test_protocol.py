@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulators.routeros.protocol import (
+from lab.simulators.routeros.protocol import (
     ConnectionClosedError,
     ReservedControlByteError,
     SentenceReader,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulators.routeros.query import QueryError, matches, validate
+from lab.simulators.routeros.query import QueryError, matches, validate
 
 INTERFACES = [
     {".id": "*1", "name": "ether1", "type": "ether", "mtu": "1500"},

@@ -11,10 +11,9 @@ import librouteros
 import pytest
 from librouteros.exceptions import ConnectionClosed
 
-from tests.simulators.routeros.launcher import SimulatorProcess
-from tests.simulators.routeros.paths import build_state
-
-from .conftest import PASSWORD, USERNAME, WireClient, attributes, kinds
+from lab.simulators.routeros.launcher import SimulatorProcess
+from lab.simulators.routeros.paths import build_state
+from tests.support.routeros_wire import PASSWORD, USERNAME, WireClient, attributes, kinds
 
 ServerFactory = Callable[..., Callable[[], WireClient]]
 

@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.simulators.routeros.errors import FatalError
-
-from .conftest import PASSWORD, USERNAME, Conversation, attributes, kinds, rows, traps
+from lab.simulators.routeros.errors import FatalError
+from tests.support.routeros_wire import PASSWORD, USERNAME, Conversation, attributes, kinds, rows, traps
 
 
 # --------------------------------------------------------------------------- login

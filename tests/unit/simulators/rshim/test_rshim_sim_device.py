@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.simulators.rshim.bfb import make_bfb
-from tests.simulators.rshim.launcher import RshimSimulator, is_mounted
+from lab.simulators.rshim.bfb import make_bfb
+from lab.simulators.rshim.launcher import RshimSimulator, is_mounted
 
 SPEED = 100.0  # fast, yet slow enough that a loaded machine still drains the 127-word log buffer in time
 WAIT = 15.0

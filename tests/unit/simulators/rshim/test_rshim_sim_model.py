@@ -11,9 +11,9 @@ import struct
 
 import pytest
 
-from tests.simulators.rshim import bfb
-from tests.simulators.rshim.device import scan_int
-from tests.simulators.rshim.rshlog import CAPACITY_WORDS, SECTION_HEADER, Crash, LogBuffer, installer_log
+from lab.simulators.rshim import bfb
+from lab.simulators.rshim.device import scan_int
+from lab.simulators.rshim.rshlog import CAPACITY_WORDS, SECTION_HEADER, Crash, LogBuffer, installer_log
 
 
 @pytest.mark.parametrize(
