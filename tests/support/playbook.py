@@ -100,7 +100,7 @@ class Outcome:
 
 
 def run_role(role: str, cases: list[Case], workdir: Path, extra_hosts: tuple[str, ...] = ()) -> tuple[dict[str, Outcome], str]:
-    """Run every case; return each host's outcome and ansible-playbook's whole output.
+    """Run every case; return each host's outcome and ansible-playbook's whole output (-vvv, and its log file).
 
     `extra_hosts` join the inventory without a play (e.g. a boot server that tasks are delegated to).
     """
@@ -115,7 +115,11 @@ def run_role(role: str, cases: list[Case], workdir: Path, extra_hosts: tuple[str
                 inventory["all"]["children"].setdefault(group, {"hosts": {}})["hosts"][host] = None
     (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (workdir / "play.yml").write_text(yaml.safe_dump([_play(role, case) for case in cases], sort_keys=False))
-    proc = ansible_playbook("-i", str(workdir / "inventory.yml"), str(workdir / "play.yml"), env=ansible_env(ANSIBLE_FORKS="20"), timeout=300)
+    # At -vvv (its messages on stderr, the JSON report alone on stdout) and with Ansible's log file: a secret
+    # that any verbosity or the log would show is in the output the tests search.
+    log = workdir / "ansible.log"
+    env = ansible_env(ANSIBLE_FORKS="20", ANSIBLE_VERBOSE_TO_STDERR="1", ANSIBLE_LOG_PATH=str(log))
+    proc = ansible_playbook("-vvv", "-i", str(workdir / "inventory.yml"), str(workdir / "play.yml"), env=env, timeout=300)
     report = json_report(proc, tail=3000)
     outcomes = {host: Outcome(failed=False, msg="", changed=[]) for case in cases for host in case.hosts}
     for play in report["plays"]:
@@ -131,7 +135,7 @@ def run_role(role: str, cases: list[Case], workdir: Path, extra_hosts: tuple[str
     unrecorded = [host for host in outcomes if host not in report["stats"]]
     if unrecorded or any(stats.get("failures") or stats.get("unreachable") for stats in report["stats"].values()):
         raise AssertionError(f"unrescued failure or missing hosts {unrecorded}:\n{json.dumps(report['stats'])}\n{proc.stderr[-3000:]}")
-    return outcomes, proc.stdout + proc.stderr
+    return outcomes, proc.stdout + proc.stderr + (log.read_text(errors="replace") if log.exists() else "")
 
 
 def _play(role: str, case: Case) -> dict[str, Any]:
