@@ -27,17 +27,6 @@ description:
   - The log lines left from an earlier boot are read and set aside before the push, so an old C(DPU is ready)
     cannot be taken for the new one.
 options:
-  device:
-    description:
-      - Name of the rshim device directory, such as C(rshim0).
-    type: str
-    default: rshim0
-  device_root:
-    description:
-      - Directory holding the rshim device directories.
-      - Only tests change this (they point it at a simulator).
-    type: path
-    default: /dev
   bfb:
     description:
       - Path of the BFB file on the host that runs the module.
@@ -113,16 +102,19 @@ options:
         and fail when it is not O(bfb_version).
     type: bool
     default: true
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.rshim
 attributes:
   check_mode:
     support: full
-    description: Validates the inputs, reads C(misc) and C(/proc) and says what it would do; opens nothing for writing.
+    details: Validates the inputs, reads C(misc) and C(/proc) and says what it would do; opens nothing for writing.
   diff_mode:
     support: partial
-    description: Shows the version before and after; the version is C(unknown) when it cannot be learned.
+    details: Shows the version before and after; the version is C(unknown) when it cannot be learned.
   idempotent:
     support: partial
-    description: Only with O(bfb_version) and a source of the current version; otherwise every run flashes.
+    details: Only with O(bfb_version) and a source of the current version; otherwise every run flashes.
 notes:
   - Run it on the host that runs the rshim service for the DPU, with C(become).
   - Like C(bfb-install) it leaves C(CLEAR_ON_READ) at 0 when done; C(DISPLAY_LEVEL) gets its previous value back.

@@ -106,29 +106,19 @@ options:
       - Has no effect when O(ports) is omitted.
     type: bool
     default: false
-  ovs_vsctl:
-    description: Path of the C(ovs-vsctl) program. Looked up in E(PATH) when omitted.
-    type: path
-  db:
-    description:
-      - Database to talk to, as C(ovs-vsctl --db) takes it, for example V(unix:/run/openvswitch/db.sock).
-      - The C(ovs-vsctl) default when omitted.
-    type: str
-  timeout:
-    description:
-      - Seconds C(ovs-vsctl) may wait for the database and for C(ovs-vswitchd) to apply a change; V(0) waits forever.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and reports the commands and the state it would produce, without running them.
+    details: Reads the current state and reports the commands and the state it would produce, without running them.
   diff_mode:
     support: full
-    description: Shows the bridge with its ports before and after.
+    details: Shows the bridge with its ports before and after.
   idempotent:
     support: full
-    description: A second run with the same arguments changes nothing.
 notes:
   - Open vSwitch must be installed on the target and C(ovsdb-server) and C(ovs-vswitchd) must run; after a change
     C(ovs-vsctl) waits (up to O(timeout) seconds) until C(ovs-vswitchd) has applied it.

@@ -27,29 +27,19 @@ options:
   external_ids:
     description: Keys of C(external_ids) to set; a key with the value V(null) is removed.
     type: dict
-  ovs_vsctl:
-    description: Path of the C(ovs-vsctl) program. Looked up in E(PATH) when omitted.
-    type: path
-  db:
-    description:
-      - Database to talk to, as C(ovs-vsctl --db) takes it, for example V(unix:/run/openvswitch/db.sock).
-      - The C(ovs-vsctl) default when omitted.
-    type: str
-  timeout:
-    description:
-      - Seconds C(ovs-vsctl) may wait for the database and for C(ovs-vswitchd) to apply a change; V(0) waits forever.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 attributes:
   check_mode:
     support: full
-    description: Reports the commands, the resulting keys and RV(restart_required) without running anything.
+    details: Reports the commands, the resulting keys and RV(restart_required) without running anything.
   diff_mode:
     support: full
-    description: Shows C(other_config) and C(external_ids) before and after.
+    details: Shows C(other_config) and C(external_ids) before and after.
   idempotent:
     support: full
-    description: A second run with the same arguments changes nothing.
 notes:
   - RV(restart_required) reflects the changes of this run only. A value set earlier without a restart is not detected;
     notify the restart handler from the task that changed it.
