@@ -102,9 +102,6 @@ options:
         and fail when it is not O(bfb_version).
     type: bool
     default: true
-extends_documentation_fragment:
-  - diskless.datacenter.attributes
-  - diskless.datacenter.rshim
 attributes:
   check_mode:
     support: full
@@ -123,6 +120,9 @@ notes:
   - Flashing resets the DPU; its host loses the DPU's network functions until the DPU is ready again.
 seealso:
   - module: diskless.datacenter.rshim_info
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.rshim
 """
 
 EXAMPLES = r"""

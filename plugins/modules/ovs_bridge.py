@@ -106,10 +106,6 @@ options:
       - Has no effect when O(ports) is omitted.
     type: bool
     default: false
-extends_documentation_fragment:
-  - diskless.datacenter.attributes
-  - diskless.datacenter.attributes.action_group_ovs
-  - diskless.datacenter.ovs
 attributes:
   check_mode:
     support: full
@@ -125,6 +121,10 @@ notes:
   - Errors C(ovs-vswitchd) reports for an interface (for example a missing network device) come back as warnings.
 seealso:
   - module: diskless.datacenter.ovs_global
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 """
 
 EXAMPLES = r"""

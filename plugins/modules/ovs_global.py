@@ -27,10 +27,6 @@ options:
   external_ids:
     description: Keys of C(external_ids) to set; a key with the value V(null) is removed.
     type: dict
-extends_documentation_fragment:
-  - diskless.datacenter.attributes
-  - diskless.datacenter.attributes.action_group_ovs
-  - diskless.datacenter.ovs
 attributes:
   check_mode:
     support: full
@@ -45,6 +41,10 @@ notes:
     notify the restart handler from the task that changed it.
 seealso:
   - module: diskless.datacenter.ovs_bridge
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 """
 
 EXAMPLES = r"""

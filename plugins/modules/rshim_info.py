@@ -31,9 +31,6 @@ options:
       - When C(CLEAR_ON_READ) is 1 on the device, reading the log empties it, as with C(cat misc).
     type: bool
     default: false
-extends_documentation_fragment:
-  - diskless.datacenter.attributes
-  - diskless.datacenter.rshim
 attributes:
   check_mode:
     support: full
@@ -48,6 +45,9 @@ notes:
   - Run it on the host that runs the rshim service for the DPU (usually with C(become)).
 seealso:
   - module: diskless.datacenter.bfb_install
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.rshim
 """
 
 EXAMPLES = r"""

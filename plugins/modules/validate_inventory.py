@@ -19,9 +19,6 @@ description:
   - The inventory model is documented in the collection's C(docs/inventory.md).
   - Runs on the controller; it contacts no host.
 options: {}
-extends_documentation_fragment:
-  - diskless.datacenter.attributes
-  - diskless.datacenter.attributes.action
 attributes:
   check_mode:
     support: full
@@ -34,6 +31,9 @@ attributes:
     details: Never changes anything.
 notes:
   - Needs the Python library netaddr on the controller.
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action
 """
 
 EXAMPLES = r"""
