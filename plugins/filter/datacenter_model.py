@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
 
 DOCUMENTATION = r"""

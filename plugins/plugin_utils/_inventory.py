@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import kernel_params_problem, one_line_problem
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import kernel_params_problem, one_line_problem
 
 try:
     import netaddr
