@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
 
 class ActionModule(ActionBase):

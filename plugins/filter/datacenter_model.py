@@ -9,8 +9,8 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
 DOCUMENTATION = r"""
 name: datacenter_model
