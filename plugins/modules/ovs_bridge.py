@@ -203,16 +203,18 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
-    VLAN_MODES,
     OvsError,
     OvsInputError,
     Transaction,
+    client_from_module,
+    read_switch,
+)
+from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
+    VLAN_MODES,
     bridge_removal,
     bridge_spec,
     bridge_transaction,
-    client_from_module,
     desired_bridge,
-    read_switch,
 )
 
 ARGUMENT_SPEC: dict[str, Any] = {

@@ -106,9 +106,11 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     OvsError,
     OvsInputError,
     client_from_module,
+    read_global,
+)
+from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
     desired_global,
     global_transaction,
-    read_global,
     restart_keys,
 )
 
