@@ -11,7 +11,7 @@ from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars impo
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no type information: ActionBase is Any
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True

@@ -101,6 +101,7 @@ commands:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
     OvsError,
@@ -123,7 +124,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-def run(module: AnsibleModule) -> dict[str, Any]:
+def run(module: ModuleProtocol) -> dict[str, Any]:
     params = module.params
     client = client_from_module(module, params["ovs_vsctl"], params["db"], params["timeout"])
     before = read_global(client)
