@@ -16,7 +16,9 @@ import json
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 
 if TYPE_CHECKING:
     CommandRunner = Callable[[list[str]], tuple[int, str, str]]
@@ -169,6 +171,15 @@ class OvsVsctl:
     def apply(self, transaction: Transaction) -> None:
         if transaction.commands:
             self.call([*self.base_args(), *transaction.argv()])
+
+
+def run_module(module: ModuleProtocol, run: Callable[[ModuleProtocol], dict[str, Any]]) -> NoReturn:
+    """Run a module's work and exit with its result; an input or ovs-vsctl error fails the module."""
+    try:
+        result = run(module)
+    except (OvsInputError, OvsError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 def client_from_module(module: ModuleLike, binary: str | None, db: str | None, timeout: int) -> OvsVsctl:

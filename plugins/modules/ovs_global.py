@@ -104,10 +104,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
-    OvsError,
-    OvsInputError,
     client_from_module,
     read_global,
+    run_module,
 )
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
     desired_global,
@@ -147,12 +146,7 @@ def run(module: ModuleProtocol) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except (OvsInputError, OvsError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":
