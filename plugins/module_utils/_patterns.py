@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one definition of the name and address patterns every layer checks.
 
-The Python validation uses the compiled forms; roles and templates reach the same strings through the
-collection's ``pattern`` filter, so a preflight and the inventory model cannot disagree on what a MAC or a
-host name is. The strings carry no anchors: ``fullmatch`` (or the filter's anchored form) applies them.
+The inventory validation (plugin_utils/_inventory.py) uses the ``is_*`` helpers; roles and templates reach
+the same strings through the collection's test plugins (``x is diskless.datacenter.mac_address``,
+``dns_label``, ``dns_name``; plugins/test/patterns.py), so a preflight and the inventory model cannot disagree
+on what a MAC or a host name is. The strings carry no anchors: ``fullmatch`` applies them.
 """
 
 from __future__ import annotations
