@@ -23,13 +23,17 @@ MAC = r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}"
 PATTERNS: dict[str, str] = {"dns_label": DNS_LABEL, "dns_name": DNS_NAME, "mac": MAC}
 
 
-def is_dns_label(value: str) -> bool:
-    return re.fullmatch(DNS_LABEL, value) is not None
+def _fullmatch(pattern: str, value: str, ignore_case: bool) -> bool:
+    return re.fullmatch(pattern, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def is_dns_label(value: str, *, ignore_case: bool = False) -> bool:
+    return _fullmatch(DNS_LABEL, value, ignore_case)
 
 
 def is_dns_name(value: str, *, ignore_case: bool = False) -> bool:
-    return re.fullmatch(DNS_NAME, value, re.IGNORECASE if ignore_case else 0) is not None
+    return _fullmatch(DNS_NAME, value, ignore_case)
 
 
-def is_mac(value: str) -> bool:
-    return re.fullmatch(MAC, value) is not None
+def is_mac(value: str, *, ignore_case: bool = False) -> bool:
+    return _fullmatch(MAC, value, ignore_case)

@@ -9,34 +9,29 @@ file of its name next to this one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import DNS_LABEL, DNS_NAME, MAC
+from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import is_dns_label, is_dns_name, is_mac
 
 
-def _fullmatch(pattern: str, value: Any, ignore_case: bool) -> bool:
-    """Whether PATTERN matches the whole text of VALUE (no trailing newline, no NUL).
-
-    Like the builtin ``match`` test that the roles used before, a value that is not a string is tested as its
-    text (``to_text``), so ``8 is dns_label`` stays true.
-    """
-    text = to_text(value, errors="surrogate_or_strict")
-    return re.fullmatch(pattern, text, re.IGNORECASE if ignore_case else 0) is not None
+def _text(value: Any) -> str:
+    """VALUE as the builtin ``match`` test (what the roles used before) sees it: ``8 is dns_label`` stays true."""
+    text: str = to_text(value, errors="surrogate_or_strict")
+    return text
 
 
 def mac_address(value: Any, ignore_case: bool = False) -> bool:
-    return _fullmatch(MAC, value, ignore_case)
+    return is_mac(_text(value), ignore_case=ignore_case)
 
 
 def dns_label(value: Any, ignore_case: bool = False) -> bool:
-    return _fullmatch(DNS_LABEL, value, ignore_case)
+    return is_dns_label(_text(value), ignore_case=ignore_case)
 
 
 def dns_name(value: Any, ignore_case: bool = False) -> bool:
-    return _fullmatch(DNS_NAME, value, ignore_case)
+    return is_dns_name(_text(value), ignore_case=ignore_case)
 
 
 class TestModule:
