@@ -39,7 +39,7 @@ test: setup pristine lint sanity unit functional molecule e2e
 lint: setup
 	ruff check $(PY_DIRS)
 	ruff format --check $(PY_DIRS)
-	mypy -p ansible_collections.diskless.datacenter.plugins.module_utils -p ansible_collections.diskless.datacenter.plugins.plugin_utils -p lab
+	mypy -p ansible_collections.diskless.datacenter.plugins -p lab
 	ansible-lint
 
 sanity: setup

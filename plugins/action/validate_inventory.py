@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no type information: ActionBase is Any
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True

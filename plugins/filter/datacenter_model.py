@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
 DOCUMENTATION = r"""
 name: datacenter_model
@@ -71,7 +71,7 @@ def kernel_cmdline(value: Any) -> str:
     why = kernel_params_problem(value)
     if why:
         raise AnsibleFilterError(f"kernel command line {value!r}: {why}")
-    return value
+    return cast(str, value)  # kernel_params_problem refuses anything but a string; the value itself (unsafe or not) is kept
 
 
 def one_line(value: Any) -> str:

@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one definition of the name and address patterns every layer checks.
 
-The Python validation uses the compiled forms; roles and templates reach the same strings through the
-collection's ``pattern`` filter, so a preflight and the inventory model cannot disagree on what a MAC or a
-host name is. The strings carry no anchors: ``fullmatch`` (or the filter's anchored form) applies them.
+The inventory validation (plugin_utils/_inventory.py) uses the ``is_*`` helpers; roles and templates reach
+the same strings through the collection's test plugins (``x is diskless.datacenter.mac_address``,
+``dns_label``, ``dns_name``; plugins/test/patterns.py), so a preflight and the inventory model cannot disagree
+on what a MAC or a host name is. The strings carry no anchors: ``fullmatch`` applies them.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ MAC = r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}"
 PATTERNS: dict[str, str] = {"dns_label": DNS_LABEL, "dns_name": DNS_NAME, "mac": MAC}
 
 
-def is_dns_label(value: str) -> bool:
-    return re.fullmatch(DNS_LABEL, value) is not None
+def _fullmatch(pattern: str, value: str, ignore_case: bool) -> bool:
+    return re.fullmatch(pattern, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def is_dns_label(value: str, *, ignore_case: bool = False) -> bool:
+    return _fullmatch(DNS_LABEL, value, ignore_case)
 
 
 def is_dns_name(value: str, *, ignore_case: bool = False) -> bool:
-    return re.fullmatch(DNS_NAME, value, re.IGNORECASE if ignore_case else 0) is not None
+    return _fullmatch(DNS_NAME, value, ignore_case)
 
 
-def is_mac(value: str) -> bool:
-    return re.fullmatch(MAC, value) is not None
+def is_mac(value: str, *, ignore_case: bool = False) -> bool:
+    return _fullmatch(MAC, value, ignore_case)

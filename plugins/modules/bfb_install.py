@@ -27,17 +27,6 @@ description:
   - The log lines left from an earlier boot are read and set aside before the push, so an old C(DPU is ready)
     cannot be taken for the new one.
 options:
-  device:
-    description:
-      - Name of the rshim device directory, such as C(rshim0).
-    type: str
-    default: rshim0
-  device_root:
-    description:
-      - Directory holding the rshim device directories.
-      - Only tests change this (they point it at a simulator).
-    type: path
-    default: /dev
   bfb:
     description:
       - Path of the BFB file on the host that runs the module.
@@ -116,13 +105,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Validates the inputs, reads C(misc) and C(/proc) and says what it would do; opens nothing for writing.
+    details: Validates the inputs, reads C(misc) and C(/proc) and says what it would do; opens nothing for writing.
   diff_mode:
     support: partial
-    description: Shows the version before and after; the version is C(unknown) when it cannot be learned.
+    details: Shows the version before and after; the version is C(unknown) when it cannot be learned.
   idempotent:
     support: partial
-    description: Only with O(bfb_version) and a source of the current version; otherwise every run flashes.
+    details: Only with O(bfb_version) and a source of the current version; otherwise every run flashes.
 notes:
   - Run it on the host that runs the rshim service for the DPU, with C(become).
   - Like C(bfb-install) it leaves C(CLEAR_ON_READ) at 0 when done; C(DISPLAY_LEVEL) gets its previous value back.
@@ -131,6 +120,9 @@ notes:
   - Flashing resets the DPU; its host loses the DPU's network functions until the DPU is ready again.
 seealso:
   - module: diskless.datacenter.rshim_info
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.rshim
 """
 
 EXAMPLES = r"""
@@ -236,9 +228,10 @@ import re
 import shlex
 import shutil
 import time
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 from ansible_collections.diskless.datacenter.plugins.module_utils._rshim import (
     DEFAULT_READY_PATTERN,
     NIC_MODE_READY_PATTERN,
@@ -277,7 +270,7 @@ VERSION_SOURCES = ["current_version", "current_version_file", "current_version_c
 class BfbInstall:
     """Validates, decides whether to flash, and flashes."""
 
-    def __init__(self, module: AnsibleModule) -> None:
+    def __init__(self, module: ModuleProtocol) -> None:
         self.module = module
         self.params = module.params
         self.result: dict[str, Any] = {"changed": False, "bfb_version": self.params["bfb_version"], "previous_version": None}
@@ -292,7 +285,6 @@ class BfbInstall:
             return RshimDevice(self.params["device"], self.params["device_root"])
         except RshimError as exc:
             self.fail(exc.message)
-            raise AssertionError("unreachable") from exc
 
     def validate(self) -> None:
         try:
@@ -312,6 +304,7 @@ class BfbInstall:
         self.config = self._read_config()
 
     def _read_config(self) -> bytes:
+        content: bytes
         if self.params["config"] is not None:
             content = self.params["config"].encode()
             origin = "config"
@@ -426,7 +419,7 @@ class BfbInstall:
         message = f"{self.device.name}: pushed {what} ({outcome.bytes_pushed} bytes); ready after {outcome.elapsed:.0f} s: {outcome.ready_line}"
         self.exit(True, message, version=version)
 
-    def _open_log(self) -> Any:
+    def _open_log(self) -> TextIO:
         try:
             os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
             handle = open(self.log_path, "w")  # noqa: SIM115 - closed by _flash
@@ -440,8 +433,9 @@ class BfbInstall:
 
     def _verify_version(self) -> str | None:
         sources = self.params["current_version_file"] or self.params["current_version_command"]
-        if not (self.params["verify_version"] and sources and self.params["bfb_version"]):
-            return self.params["bfb_version"]
+        expected: str | None = self.params["bfb_version"]
+        if not (self.params["verify_version"] and sources and expected):
+            return expected
         version = self.current_version()
         if version is None:
             self.module.warn("the DPU is ready but its version could not be read back")
@@ -461,11 +455,11 @@ class BfbInstall:
                 "after": f"version: {after}\n",
             }
 
-    def exit(self, changed: bool, msg: str, **extra: Any) -> None:
+    def exit(self, changed: bool, msg: str, **extra: Any) -> NoReturn:
         self.result.update(changed=changed, msg=msg, **extra)
         self.module.exit_json(**self.result)
 
-    def fail(self, msg: str) -> None:
+    def fail(self, msg: str) -> NoReturn:
         self.module.fail_json(msg=msg, **self.result)
 
 

@@ -106,35 +106,25 @@ options:
       - Has no effect when O(ports) is omitted.
     type: bool
     default: false
-  ovs_vsctl:
-    description: Path of the C(ovs-vsctl) program. Looked up in E(PATH) when omitted.
-    type: path
-  db:
-    description:
-      - Database to talk to, as C(ovs-vsctl --db) takes it, for example V(unix:/run/openvswitch/db.sock).
-      - The C(ovs-vsctl) default when omitted.
-    type: str
-  timeout:
-    description:
-      - Seconds C(ovs-vsctl) may wait for the database and for C(ovs-vswitchd) to apply a change; V(0) waits forever.
-    type: int
-    default: 30
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and reports the commands and the state it would produce, without running them.
+    details: Reads the current state and reports the commands and the state it would produce, without running them.
   diff_mode:
     support: full
-    description: Shows the bridge with its ports before and after.
+    details: Shows the bridge with its ports before and after.
   idempotent:
     support: full
-    description: A second run with the same arguments changes nothing.
 notes:
   - Open vSwitch must be installed on the target and C(ovsdb-server) and C(ovs-vswitchd) must run; after a change
     C(ovs-vsctl) waits (up to O(timeout) seconds) until C(ovs-vswitchd) has applied it.
   - Errors C(ovs-vswitchd) reports for an interface (for example a missing network device) come back as warnings.
 seealso:
   - module: diskless.datacenter.ovs_global
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 """
 
 EXAMPLES = r"""
@@ -211,18 +201,20 @@ commands:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
-    VLAN_MODES,
-    OvsError,
-    OvsInputError,
     Transaction,
+    client_from_module,
+    read_switch,
+    run_module,
+)
+from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
+    VLAN_MODES,
     bridge_removal,
     bridge_spec,
     bridge_transaction,
-    client_from_module,
     desired_bridge,
-    read_switch,
 )
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -252,7 +244,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-def run(module: AnsibleModule) -> dict[str, Any]:
+def run(module: ModuleProtocol) -> dict[str, Any]:
     params = module.params
     spec = bridge_spec(params)
     client = client_from_module(module, params["ovs_vsctl"], params["db"], params["timeout"])
@@ -280,12 +272,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except (OvsInputError, OvsError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

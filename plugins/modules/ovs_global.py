@@ -27,34 +27,24 @@ options:
   external_ids:
     description: Keys of C(external_ids) to set; a key with the value V(null) is removed.
     type: dict
-  ovs_vsctl:
-    description: Path of the C(ovs-vsctl) program. Looked up in E(PATH) when omitted.
-    type: path
-  db:
-    description:
-      - Database to talk to, as C(ovs-vsctl --db) takes it, for example V(unix:/run/openvswitch/db.sock).
-      - The C(ovs-vsctl) default when omitted.
-    type: str
-  timeout:
-    description:
-      - Seconds C(ovs-vsctl) may wait for the database and for C(ovs-vswitchd) to apply a change; V(0) waits forever.
-    type: int
-    default: 30
 attributes:
   check_mode:
     support: full
-    description: Reports the commands, the resulting keys and RV(restart_required) without running anything.
+    details: Reports the commands, the resulting keys and RV(restart_required) without running anything.
   diff_mode:
     support: full
-    description: Shows C(other_config) and C(external_ids) before and after.
+    details: Shows C(other_config) and C(external_ids) before and after.
   idempotent:
     support: full
-    description: A second run with the same arguments changes nothing.
 notes:
   - RV(restart_required) reflects the changes of this run only. A value set earlier without a restart is not detected;
     notify the restart handler from the task that changed it.
 seealso:
   - module: diskless.datacenter.ovs_bridge
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action_group_ovs
+  - diskless.datacenter.ovs
 """
 
 EXAMPLES = r"""
@@ -111,14 +101,16 @@ commands:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.diskless.datacenter.plugins.module_utils._module import ModuleProtocol
 from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
-    OvsError,
-    OvsInputError,
     client_from_module,
+    read_global,
+    run_module,
+)
+from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
     desired_global,
     global_transaction,
-    read_global,
     restart_keys,
 )
 
@@ -131,7 +123,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-def run(module: AnsibleModule) -> dict[str, Any]:
+def run(module: ModuleProtocol) -> dict[str, Any]:
     params = module.params
     client = client_from_module(module, params["ovs_vsctl"], params["db"], params["timeout"])
     before = read_global(client)
@@ -154,12 +146,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except (OvsInputError, OvsError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

@@ -17,17 +17,6 @@ description:
     is what makes a boot stream push fail with EBUSY.
   - Does not fail when the device does not exist; RV(exists) is then false.
 options:
-  device:
-    description:
-      - Name of the rshim device directory, such as C(rshim0).
-    type: str
-    default: rshim0
-  device_root:
-    description:
-      - Directory holding the rshim device directories.
-      - Only tests change this (they point it at a simulator).
-    type: path
-    default: /dev
   advanced:
     description:
       - Also return the DISPLAY_LEVEL 1 fields (C(PEER_MAC), C(PXE_ID), C(VLAN_ID), C(CLEAR_ON_READ), C(BOOT_RESET_SKIP)).
@@ -45,17 +34,20 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Only reads; O(advanced) and O(log) switch DISPLAY_LEVEL for one read and restore it, also in check mode.
+    details: Only reads; O(advanced) and O(log) switch DISPLAY_LEVEL for one read and restore it, also in check mode.
   diff_mode:
     support: none
-    description: Nothing to show a difference of.
+    details: Nothing to show a difference of.
   idempotent:
     support: full
-    description: Never reports a change.
+    details: Never reports a change.
 notes:
   - Run it on the host that runs the rshim service for the DPU (usually with C(become)).
 seealso:
   - module: diskless.datacenter.bfb_install
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.rshim
 """
 
 EXAMPLES = r"""
@@ -215,6 +207,14 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._rshim import 
 ADVANCED_KEYS = ("BOOT_RESET_SKIP", "PEER_MAC", "PXE_ID", "VLAN_ID", "CLEAR_ON_READ")
 
 
+ARGUMENT_SPEC: dict[str, Any] = {
+    "device": {"type": "str", "default": "rshim0"},
+    "device_root": {"type": "path", "default": "/dev"},
+    "advanced": {"type": "bool", "default": False},
+    "log": {"type": "bool", "default": False},
+}
+
+
 def read_at_level(device: RshimDevice, level: int, original: int | None) -> Misc:
     """One misc snapshot at another DISPLAY_LEVEL, restoring the original level afterwards."""
     device.write_misc("DISPLAY_LEVEL", level)
@@ -259,15 +259,7 @@ def summary(device: RshimDevice, facts: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "device": {"type": "str", "default": "rshim0"},
-            "device_root": {"type": "path", "default": "/dev"},
-            "advanced": {"type": "bool", "default": False},
-            "log": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         device = RshimDevice(module.params["device"], module.params["device_root"])
     except RshimError as exc:

@@ -22,18 +22,18 @@ options: {}
 attributes:
   check_mode:
     support: full
-    description: Only reads the inventory.
+    details: Only reads the inventory.
   diff_mode:
     support: none
-    description: Nothing to show a difference of.
+    details: Nothing to show a difference of.
   idempotent:
     support: full
-    description: Never changes anything.
-  action:
-    support: full
-    description: Implemented as an action plugin running on the controller.
+    details: Never changes anything.
 notes:
   - Needs the Python library netaddr on the controller.
+extends_documentation_fragment:
+  - diskless.datacenter.attributes
+  - diskless.datacenter.attributes.action
 """
 
 EXAMPLES = r"""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import GROUPS
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import GROUPS
 
 
 def model_input(hostvars: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:

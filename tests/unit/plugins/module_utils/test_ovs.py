@@ -1,4 +1,4 @@
-"""Unit tests of plugins/module_utils/_ovs.py: OVSDB JSON parsing, validation, planning (no Open vSwitch needed)."""
+"""Unit tests of plugins/module_utils/_ovs.py and _ovs_plan.py: OVSDB JSON parsing, validation, planning (no Open vSwitch needed)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,21 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._ovs import (
     PortState,
     SwitchState,
     Transaction,
-    bridge_removal,
-    bridge_spec,
-    bridge_transaction,
     decode_datum,
-    desired_bridge,
-    desired_global,
-    global_transaction,
     new_bridge,
     new_port,
     parse_tables,
     quoted,
     read_global,
     read_switch,
+)
+from ansible_collections.diskless.datacenter.plugins.module_utils._ovs_plan import (
+    bridge_removal,
+    bridge_spec,
+    bridge_transaction,
+    desired_bridge,
+    desired_global,
+    global_transaction,
     restart_keys,
 )
 

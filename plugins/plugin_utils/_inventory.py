@@ -9,12 +9,12 @@ each naming the host, the field and the offending value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import kernel_params_problem, one_line_problem
+from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import is_dns_label, is_dns_name, is_mac
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import kernel_params_problem, one_line_problem
 
 try:
     import netaddr
@@ -62,10 +62,6 @@ DPU_PORT_KEYS = frozenset({"uplink", "host"})
 NVME_EXPORT_KEYS = frozenset({"slot", "file_path", "size", "port", "nqn", "allowed_hosts"})
 ROUTEROS_KEYS = frozenset({"bridge", "username", "password", "port", "tls", "validate_certs", "ca_path", "uplink_ports"})
 
-MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-INVENTORY_NAME_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
-
 
 @dataclass
 class Problems:
@@ -98,7 +94,7 @@ def normalise_mac(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     candidate = value.strip().lower().replace("-", ":")
-    return candidate if MAC_PATTERN.match(candidate) else None
+    return candidate if is_mac(candidate) else None
 
 
 def _as_network(value: Any) -> netaddr.IPNetwork | None:
@@ -269,7 +265,7 @@ class ModelBuilder:
             self.problems.add(where, "id", vlan_id, "VLAN ID used twice")
             return
         name = raw.get("name")
-        if not isinstance(name, str) or not HOSTNAME_PATTERN.match(name):
+        if not isinstance(name, str) or not is_dns_label(name):
             self.problems.add(where, "name", name, "must be a short lowercase name (letters, digits, dashes)")
             name = f"vlan{vlan_id}"
         elif any(v.name == name for v in self.vlans.values()):
@@ -447,9 +443,9 @@ class ModelBuilder:
             "rds_port": vars_.get("dc_rds_port"),
             "description": str(vars_.get("dc_description", "")),
         }
-        if not HOSTNAME_PATTERN.fullmatch(record["hostname"]):
+        if not is_dns_label(record["hostname"]):
             self.problems.add(host, "inventory_hostname", host, "not usable as a DNS host name (lowercase letters, digits, dashes)")
-        elif not INVENTORY_NAME_PATTERN.fullmatch(host):
+        elif not is_dns_name(host):
             self.problems.add(host, "inventory_hostname", host, "not a DNS name (dot-separated labels of lowercase letters, digits, dashes)")
         if why := one_line_problem(record["description"]):
             self.problems.add(host, "dc_description", record["description"], why)

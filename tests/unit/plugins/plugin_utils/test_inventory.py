@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.diskless.datacenter.plugins.module_utils._inventory import InventoryError, build_model, normalise_mac
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model, normalise_mac
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "inventories" / "example"
 
@@ -261,7 +261,7 @@ def test_kernel_params_at_the_limit_and_usual_forms_pass(example: Any) -> None:
 
 def test_kernel_params_rule_is_the_filter_the_netboot_preflight_uses() -> None:
     from ansible_collections.diskless.datacenter.plugins.filter.datacenter_model import FilterModule
-    from ansible_collections.diskless.datacenter.plugins.module_utils._boot_values import kernel_params_problem
+    from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import kernel_params_problem
 
     rule = FilterModule().filters()["kernel_params_problem"]
     for value in ["quiet", "quiet\nchain x", "a" * 2048, 'x"y', None]:
