@@ -25,8 +25,8 @@ attributes:
     support: full
     details: Only reads; runs the same in check mode.
   diff_mode:
-    support: N/A
-    details: Changes nothing, so there is no diff.
+    support: none
+    details: Nothing to show a difference of.
   idempotent:
     support: full
     details: Only reads.
