@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lab.simulators.routeros.launcher import SimulatorProcess
 
 SIMULATOR_USERNAME = "admin"
@@ -118,3 +120,15 @@ def connect_api(target: RouterOSTarget, timeout: float = 10.0) -> Any:
             return context.wrap_socket(sock, server_hostname=target.hostname)
 
     return librouteros.connect(target.hostname, target.username, target.password, port=target.port, timeout=timeout, ssl_wrapper=ssl_wrapper)
+
+
+def network_override(target: RouterOSTarget, directory: Path, **routeros_overrides: Any) -> Path:
+    """Extra variables pointing playbooks/network.yml (inventories/example's rds1) at TARGET; the file's path."""
+    routeros: dict[str, Any] = {"bridge": "bridge1", "username": target.username, "password": target.password, "tls": target.tls,
+                                "validate_certs": target.validate_certs, "port": target.port, "uplink_ports": ["qsfp28-1-1"]}  # fmt: skip
+    if target.ca_path:
+        routeros["ca_path"] = target.ca_path
+    routeros.update(routeros_overrides)
+    override = directory / f"router-{len(list(directory.glob('router-*.yml')))}.yml"
+    override.write_text(yaml.safe_dump({"ansible_host": target.hostname, "dc_routeros": routeros}))
+    return override

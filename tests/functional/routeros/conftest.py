@@ -2,6 +2,7 @@
 
 Fixtures
 - ``routeros``: function-scoped ``RouterOSTarget``; against the simulator a fresh process with fresh state.
+- ``routeros_full_plan``: ``routeros``, skipped against a real router unless ROUTEROS_ALLOW_FULL_PLAN=1.
 - ``routeros_session``: the same, one per test session (share state between tests at your own risk).
 - ``routeros_simulator``: factory ``routeros_simulator(*extra_args, version=None, drop_after=None, tls=False)``
   starting an extra simulator (e.g. ``drop_after=3`` for fault tests); skips the test against a real router.
@@ -15,6 +16,7 @@ validation on), ROUTEROS_VALIDATE_CERTS=0/1 to override that.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,14 @@ def routeros(routeros_real: RouterOSTarget | None) -> Iterator[RouterOSTarget]:
         return
     with SimulatorProcess(*simulator_args(), host=SIMULATOR_HOST) as simulator:
         yield target_of(simulator)
+
+
+@pytest.fixture
+def routeros_full_plan(routeros: RouterOSTarget) -> RouterOSTarget:
+    """``routeros`` for tests that apply the whole reference plan: a real router only with ROUTEROS_ALLOW_FULL_PLAN=1."""
+    if routeros.is_real and os.environ.get("ROUTEROS_ALLOW_FULL_PLAN") != "1":
+        pytest.skip("applies the whole reference plan: set ROUTEROS_ALLOW_FULL_PLAN=1 to run it against the real router")
+    return routeros
 
 
 @pytest.fixture(scope="session")

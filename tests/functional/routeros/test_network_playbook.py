@@ -7,7 +7,6 @@ ROUTEROS_ALLOW_FULL_PLAN=1 says the router may be reconfigured.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,23 +15,16 @@ import pytest
 import yaml
 
 from tests.support.playbook import REPO, VENV_BIN, ansible_env
-from tests.support.routeros import RouterOSTarget, connect_api
+from tests.support.routeros import RouterOSTarget, connect_api, network_override
 
 
 @pytest.fixture
-def target(routeros: RouterOSTarget) -> RouterOSTarget:
-    if routeros.is_real and os.environ.get("ROUTEROS_ALLOW_FULL_PLAN") != "1":
-        pytest.skip("applies the whole reference plan: set ROUTEROS_ALLOW_FULL_PLAN=1 to run it against the real router")
-    return routeros
+def target(routeros_full_plan: RouterOSTarget) -> RouterOSTarget:
+    return routeros_full_plan
 
 
 def network_playbook(target: RouterOSTarget, tmp_path: Path, *extra: str) -> dict[str, Any]:
-    override = tmp_path / "router.yml"
-    routeros = {"bridge": "bridge1", "username": target.username, "password": target.password, "tls": target.tls,
-                "validate_certs": target.validate_certs, "port": target.port, "uplink_ports": ["qsfp28-1-1"]}  # fmt: skip
-    if target.ca_path:
-        routeros["ca_path"] = target.ca_path
-    override.write_text(yaml.safe_dump({"ansible_host": target.hostname, "dc_routeros": routeros}))
+    override = network_override(target, tmp_path)
     result = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/example", "playbooks/network.yml", "-e", f"@{override}", *extra],
         capture_output=True, text=True, env=ansible_env(), cwd=REPO, timeout=300, check=False,
