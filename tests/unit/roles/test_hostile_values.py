@@ -455,6 +455,7 @@ ROOTFS_BASE: dict[str, Any] = {
     "rootfs_users": [{"name": "ops", "uid": 1001, "groups": ["sudo"], "shell": "/bin/bash", "authorized_keys": ["ssh-ed25519 AAAAC3Nza ops@example"]}],
     "rootfs_root_authorized_keys": ["ssh-ed25519 AAAAC3Nzb root@example"],
     "rootfs_packages": ["vim"],
+    "rootfs_locale": "en_US.UTF-8",
     "__rootfs_version": "0123456789ab",
     "__rootfs_family": "{{ __rootfs_families[rootfs_family] }}",
     "__rootfs_mirror": "{{ rootfs_mirror or __rootfs_families[rootfs_family].mirror }}",
