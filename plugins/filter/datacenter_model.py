@@ -91,9 +91,7 @@ def one_line(value: Any) -> str:
     return text
 
 
-def config_value_problems_filter(
-    values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = ""
-) -> list[str]:
+def config_value_problems_filter(values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = "") -> list[str]:
     """Every problem of VALUES (variable name -> value) as one field of a config file or script.
 
     FORBIDDEN is a file format of FIELD_FORBIDDEN (dnsmasq, exports, ganesha, systemd, shell, line) or the

@@ -97,9 +97,7 @@ def config_value_problem(value: Any, forbidden: str = "", max_length: int = CONF
     return ""
 
 
-def config_value_problems(
-    values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = ""
-) -> list[str]:
+def config_value_problems(values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = "") -> list[str]:
     """Every problem of the values of VALUES (name -> value; lists and mappings walked): 'NAME=JSON: why'."""
     out: list[str] = []
     chars = FIELD_FORBIDDEN.get(forbidden, forbidden)

@@ -163,7 +163,9 @@ DNSMASQ_BASE: dict[str, Any] = {
     "dnsmasq_interfaces": ["eth1"],
     "dnsmasq_domain": "dc.internal",
     "dnsmasq_upstream_servers": ["10.42.64.1"],
-    "dnsmasq_dhcp_subnets": [{"network": "10.42.65.0", "netmask": "255.255.255.0", "start": "10.42.65.200", "end": "10.42.65.250", "router": "10.42.65.1", "tag": "pxe"}],
+    "dnsmasq_dhcp_subnets": [
+        {"network": "10.42.65.0", "netmask": "255.255.255.0", "start": "10.42.65.200", "end": "10.42.65.250", "router": "10.42.65.1", "tag": "pxe"}
+    ],
     "dnsmasq_reservations": [{"mac": "52:54:00:12:34:56", "hostname": "node1", "ip": "10.42.65.11", "tags": ["diskless"]}],
     "dnsmasq_dns_records": [{"name": "boot01", "ip": "10.42.65.2"}],
     "dnsmasq_ipxe_chain_url": "http://10.42.65.2/ipxe/boot.ipxe",
@@ -259,8 +261,8 @@ def exports_shape(text: str) -> list[str]:
 def ganesha_shape(text: str) -> list[str]:
     """The directives by key, with blocks: no value may open or close a block, end a value early or start a comment."""
     out = []
-    for line in conf_lines(text):
-        line = line.strip()
+    for raw in conf_lines(text):
+        line = raw.strip()
         if line.endswith("{") or line == "}":
             out.append(line)
             continue
@@ -429,7 +431,7 @@ def test_k3s_good_passes(k3s: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", [case for case in K3S_CASES if case != "good"])
 def test_k3s_hostile_value(k3s: dict[str, Any], case: str) -> None:
     field = case.split("--", maxsplit=1)[0]
-    refuse: tuple[str, ...] = ALWAYS_REFUSED if field != "k3s_server_node_labels" and field != "k3s_server_tls_san" else ()
+    refuse: tuple[str, ...] = ALWAYS_REFUSED if field not in {"k3s_server_node_labels", "k3s_server_tls_san"} else ()
     if field in ("k3s_server_binary_path", "k3s_server_config_dir"):
         refuse += ("dquote", "squote", "space", "unicode", "long")
     check_case(k3s, case, {"config.yaml": yaml_shape, "k3s.service": unit_shape}, refuse)
@@ -591,7 +593,10 @@ def test_k3s_agent_good_passes(k3s_agent: dict[str, Any]) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="roles/k3s_agent config.yaml.j2 writes k3s_agent_node_name into its header comment: a trailing newline (accepted by the preflight) ends the comment and the rest of it is YAML K3s cannot parse",
+    reason=(
+        "roles/k3s_agent config.yaml.j2 writes k3s_agent_node_name into its header comment: a trailing newline"
+        " (accepted by the preflight) ends the comment and the rest of it is YAML K3s cannot parse"
+    ),
 )
 def test_k3s_agent_config_yaml_parses_with_a_hostile_node_name(k3s_agent: dict[str, Any]) -> None:
     """The settings are to_nice_yaml (quoted), but the header comment is not."""
