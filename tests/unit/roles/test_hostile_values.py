@@ -111,7 +111,9 @@ def run_cases(
             facts = by_task.get(task_name, {}).get(host, {}).get("ansible_facts", {})
             if fact in facts:
                 problems = facts[fact]
-        assert problems is not None, (case, {name: hosts.get(host) for name, hosts in by_task.items()})
+        if problems is None:  # the preflight itself failed on this value: a problem of its own, named by the case
+            failure = next((hosts[host].get("msg", "") for name, hosts in by_task.items() if name in preflight and hosts.get(host, {}).get("failed")), "")
+            problems = [f"(preflight task failed: {failure})"]
         results[case] = {"problems": problems}
         for index, name in enumerate(templates):
             result = by_task[f"render {name}"][host]
