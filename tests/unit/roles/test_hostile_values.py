@@ -46,9 +46,11 @@ HOSTILE: dict[str, str] = {
     "comma": "x,y",
     "unicode": "nœud",
     "long": "x" * 5000,
+    # Alone: at the end of every field built as f"name{value}" - `match` allowlists ($) let a final newline through.
+    "trailing_newline": "\n",
 }
 # Kinds no file format here can take: every preflight must refuse them.
-ALWAYS_REFUSED = ("newline", "cr", "nul")
+ALWAYS_REFUSED = ("newline", "cr", "nul", "trailing_newline")
 
 
 def role_vars(role: str) -> dict[str, Any]:
