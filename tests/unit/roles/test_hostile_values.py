@@ -170,7 +170,10 @@ DNSMASQ_BASE: dict[str, Any] = {
     "dnsmasq_dhcp_subnets": [
         {"network": "10.42.65.0", "netmask": "255.255.255.0", "start": "10.42.65.200", "end": "10.42.65.250", "router": "10.42.65.1", "tag": "pxe"}
     ],
-    "dnsmasq_reservations": [{"mac": "52:54:00:12:34:56", "hostname": "node1", "ip": "10.42.65.11", "tags": ["diskless"]}],
+    # The model's reservations carry fields dnsmasq does not write (kernel parameters with commas among them).
+    "dnsmasq_reservations": [
+        {"mac": "52:54:00:12:34:56", "hostname": "node1", "ip": "10.42.65.11", "tags": ["diskless"], "kernel_params": "diskless.tmpfs=/a:size=1m,mode=0700"}
+    ],
     "dnsmasq_dns_records": [{"name": "boot01", "ip": "10.42.65.2"}],
     "dnsmasq_ipxe_chain_url": "http://10.42.65.2/ipxe/boot.ipxe",
     "dnsmasq_boot_server": "10.42.65.2",
