@@ -332,7 +332,7 @@ def env_shape(text: str) -> list[tuple[str, int]]:
     """KEY=VALUE lines by key; a value may hold no quote, backslash or '%' that systemd would read."""
     out = []
     for line in conf_lines(text):
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         out.append((key, sum(value.count(c) for c in "\"'\\")))
     return out
 
@@ -344,7 +344,7 @@ def unit_shape(text: str) -> list[Any]:
         if line.startswith("["):
             out.append(line)
             continue
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         if key.startswith("Exec"):
             out.append((key, len(shlex.split(value, posix=True))))
         elif key == "Environment":
