@@ -29,7 +29,7 @@ SHELLS = [["dash"], ["busybox", "ash"]]
 
 
 def fake_image(root: Path, family: str) -> Path:
-    for path in (GENERATORS[family], "usr/bin/zstd"):
+    for path in (GENERATORS[family], "usr/bin/zstd", "usr/bin/openssl"):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text("#!/bin/sh\n")
     return root
