@@ -10,10 +10,12 @@ rendered and run this way, its mirrors are out of reach here).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shlex
 import subprocess
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -356,7 +358,13 @@ tar() { log "tar $*"; }
 
 
 def run_sealed(
-    image: Path, sandbox: Path, shell: list[str], cmdline: str, *, call: str = "diskless_setup /root", fakes: str = SEALED_FAKES,
+    image: Path,
+    sandbox: Path,
+    shell: list[str],
+    cmdline: str,
+    *,
+    call: str = "diskless_setup /root",
+    fakes: str = SEALED_FAKES,
     env: dict[str, str] | None = None,
 ) -> tuple[int, list[str], str]:
     """The library with recorders and the sealed path's fakes; SANDBOX's path reads S in the record."""
@@ -415,9 +423,7 @@ FETCH = [f"wget -q -O S/seal/etc.cms {BUNDLE_URL}", "seal-dir-mode 700"]
     ],
     ids=["file", "fw_cfg"],
 )
-def test_sealed_etc_overlay_then_fetch_decrypt_extract(
-    images: dict[str, Path], sandbox: Path, shell: list[str], source: str, key_steps: list[str]
-) -> None:
+def test_sealed_etc_overlay_then_fetch_decrypt_extract(images: dict[str, Path], sandbox: Path, shell: list[str], source: str, key_steps: list[str]) -> None:
     cmdline = f"ip=dhcp boot=nfs {NFSROOT} diskless.etc_bundle={BUNDLE_URL} diskless.etc_key={source.replace('S/', f'{sandbox}/')} quiet"
     status, calls, stderr = run_sealed(images["debian"], sandbox, shell, cmdline)
     assert status == 0, stderr
@@ -526,9 +532,6 @@ TREE = {  # path: (mode, uid, gid, content or None for a directory)
 
 def seal_tree(work: Path, key: str) -> Path:
     """The boot server's bundle: a POSIX tar (./names, numeric owners, sorted) sealed with the interface's command."""
-    import io
-    import tarfile
-
     tar = work / "etc.tar"
     with tarfile.open(tar, "w", format=tarfile.PAX_FORMAT) as archive:
         root = tarfile.TarInfo(".")
@@ -559,8 +562,9 @@ def test_real_openssl_and_busybox_tar_open_the_sealed_tree(images: dict[str, Pat
     (sandbox / "root/etc/from-the-image").write_text("image default\n")
     cmdline = f"{NFSROOT} diskless.etc_bundle={BUNDLE_URL} diskless.etc_key=file:{sandbox}/key"
     newroot = sandbox / "root"
+    unseal = f"DISKLESS_ETC_FETCH_TRIES=1; diskless_unseal_etc {newroot}"
 
-    status, _calls, stderr = run_sealed(images["debian"], sandbox, shell, cmdline, call=f"DISKLESS_ETC_FETCH_TRIES=1; diskless_unseal_etc {newroot}", fakes=REAL_FAKES)
+    status, _calls, stderr = run_sealed(images["debian"], sandbox, shell, cmdline, call=unseal, fakes=REAL_FAKES)
     assert status == 0, stderr
     for name, (mode, uid, gid, content) in TREE.items():
         path = newroot / "etc" / name
@@ -583,7 +587,7 @@ def test_real_openssl_and_busybox_tar_open_the_sealed_tree(images: dict[str, Pat
     for key_file, content in ((wrong, sealed), (sandbox / "key", bytes(flipped))):
         bundle.write_bytes(content)
         cmdline = f"{NFSROOT} diskless.etc_bundle={BUNDLE_URL} diskless.etc_key=file:{key_file}"
-        status, _calls, stderr = run_sealed(images["debian"], sandbox, shell, cmdline, call=f"DISKLESS_ETC_FETCH_TRIES=1; diskless_unseal_etc {newroot}", fakes=REAL_FAKES)
+        status, _calls, stderr = run_sealed(images["debian"], sandbox, shell, cmdline, call=unseal, fakes=REAL_FAKES)
         assert status == 1, key_file
         assert "diskless: openssl could not open the sealed /etc bundle" in stderr
         assert sorted(p.name for p in (newroot / "etc").iterdir()) == ["from-the-image"], "something was extracted"
