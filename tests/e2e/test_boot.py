@@ -282,6 +282,7 @@ def test_host_has_its_own_secrets_after_the_attack(lab: Lab, guests: dict[str, G
     own = _server_secrets(lab, name)
     assert console.check("cat /etc/hostname") == name == own.hostname
     assert console.check("sha256sum < /etc/ssh/ssh_host_ed25519_key | cut -d' ' -f1") == own.ssh_key_sha256
+    assert console.check("stat -c '%a %U' /etc/ssh/ssh_host_ed25519_key /etc/shadow").splitlines() == ["600 root", "640 root"]
     root_hash = console.check("awk -F: '$1 == \"root\" {printf \"%s\", $2}' /etc/shadow | sha256sum | cut -d' ' -f1")
     assert root_hash == hashlib.sha256(lab._password_hash.encode()).hexdigest(), "root's hash in /etc/shadow is not the lab's"
     if own.etc_key is not None:  # sealed delivery: the guest got the boot server's key, and only by fw_cfg
