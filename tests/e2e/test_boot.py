@@ -2,7 +2,8 @@
 
 For each guest: login prompt reached; its reserved IP and its own host name; `/` is an overlay whose
 lower layer is the read-only NFS image; the kernel command line carries that host's own parameters;
-a file written in /etc survives its reboot and is absent on the other guest; a file written in /usr
+with the NFS delivery a file written in /etc survives its reboot and is absent on the other guest (sealed: it
+vanishes, /etc is opened afresh from the host's bundle at each boot); a file written in /usr
 vanishes at reboot. Then the playbook runs again (nothing may change) and in check mode. The lab
 (network, container, taps, QEMU) is removed afterwards, also on failure.
 
@@ -314,10 +315,22 @@ def test_root_is_an_overlay_over_the_read_only_nfs_image(lab: Lab, guests: dict[
     assert status != 0, "the image must not be writable by a client"
 
 
+@pytest.fixture(scope="module")
+def sealed(lab: Lab) -> bool:
+    """Whether the boot server delivers /etc sealed (a key per host) or over NFS (netboot_etc_delivery: nfs, or older)."""
+    return _exists(lab, f"{lab.spec.hosts_root}/{VICTIM}/etc-key")
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_etc_is_the_hosts_own_nfs_export(lab: Lab, guests: dict[str, Guest], name: str) -> None:
+def test_etc_is_the_hosts_own_nfs_export_or_its_sealed_bundle(lab: Lab, guests: dict[str, Guest], sealed: bool, name: str) -> None:
     console = guests[name].console
     assert console is not None
+    if sealed:  # /etc is in the RAM overlay, opened from http://SERVER/etc/NAME.cms; no NFS mount of it
+        cmdline = console.check("cat /proc/cmdline").split()
+        assert f"diskless.etc_bundle=http://{lab.spec.server_ip}/etc/{name}.cms" in cmdline, cmdline
+        assert not [p for p in cmdline if p.startswith("diskless.etc=")], cmdline
+        assert console.run("findmnt -n -t nfs,nfs4 /etc")[0] != 0, "a sealed /etc must not be an NFS mount"
+        return
     fstype, source, options = console.check("findmnt -n -o FSTYPE,SOURCE,OPTIONS /etc").split()
     assert (fstype, source) == ("nfs", f"{lab.spec.server_ip}:/srv/diskless/hosts/{name}/etc")
     assert "rw" in options.split(",")
@@ -368,29 +381,38 @@ def test_tmpfs_from_kernel_parameter(guests: dict[str, Guest]) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_etc_survives_reboot_and_usr_does_not(guests: dict[str, Guest], rebooted: dict[str, str], name: str) -> None:
+def test_etc_survives_reboot_and_usr_does_not(guests: dict[str, Guest], rebooted: dict[str, str], sealed: bool, name: str) -> None:
+    """NFS delivery: what the host writes in /etc persists. Sealed: the boot server's tree is the truth, /etc is RAM."""
     console = guests[name].console
     assert console is not None
-    assert console.check("cat /etc/e2e-marker") == rebooted[name]
+    if sealed:
+        assert console.run("test -e /etc/e2e-marker")[0] != 0, "a sealed /etc is opened afresh at each boot"
+    else:
+        assert console.check("cat /etc/e2e-marker") == rebooted[name]
     status = console.run("test -e /usr/e2e-volatile")[0]
     assert status != 0, "a file written in /usr must vanish at reboot"
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_etc_is_not_shared_with_the_other_host(guests: dict[str, Guest], rebooted: dict[str, str], name: str) -> None:
+def test_etc_is_not_shared_with_the_other_host(guests: dict[str, Guest], rebooted: dict[str, str], sealed: bool, name: str) -> None:
     console = guests[name].console
     assert console is not None
+    if sealed:  # nothing written on a host reaches any /etc, its own or another's
+        assert console.run("test -e /etc/e2e-marker")[0] != 0
+        return
     for other, marker in rebooted.items():
         if other != name:
             status, output = console.run("cat /etc/e2e-marker")
             assert status == 0 and output == rebooted[name] and output != marker
 
 
-def test_second_run_changes_nothing(lab: Lab, rebooted: dict[str, str]) -> None:
-    """The whole boot playbook again, with the hosts up: idempotent (and it keeps the hosts' /etc changes)."""
+def test_second_run_changes_nothing(lab: Lab, rebooted: dict[str, str], sealed: bool) -> None:
+    """The whole boot playbook again, with the hosts up: idempotent (and, NFS delivery, it keeps the hosts' /etc changes)."""
     lab.configure()
     recap = lab.last_recap()
     assert recap["failed"] == 0 and recap["changed"] == 0, recap
+    if sealed:
+        return
     console = lab.guests["e2e-node1"].console
     assert console is not None
     assert console.check("cat /etc/e2e-marker") == rebooted["e2e-node1"]
