@@ -53,9 +53,10 @@ class Secrets:
     """What the boot server holds in VICTIM's plaintext tree (read with podman exec): the proof material."""
 
     hostname: str
-    ssh_key: bytes  # /etc/ssh/ssh_host_ed25519_key
-    root_hash: str  # root's field in /etc/shadow
-    etc_key: str | None  # <hosts_root>/VICTIM/etc-key (None: delivery nfs or an older boot server)
+    # not in the repr: an assertion that fails shows the objects it names
+    ssh_key: bytes = field(repr=False)  # /etc/ssh/ssh_host_ed25519_key
+    root_hash: str = field(repr=False)  # root's field in /etc/shadow
+    etc_key: str | None = field(repr=False)  # <hosts_root>/VICTIM/etc-key (None: delivery nfs or an older boot server)
 
     @property
     def ssh_key_sha256(self) -> str:
