@@ -20,6 +20,7 @@ import hashlib
 import re
 import secrets
 import shlex
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -99,34 +100,40 @@ def _exists(lab: Lab, path: str) -> bool:
     return subprocess.run(["podman", "exec", lab.state.container, "test", "-e", path], capture_output=True, timeout=60, check=False).returncode == 0
 
 
-# In the attacker's namespace (`ip netns exec` gives it a mount namespace of its own: its mounts vanish with it),
-# mount, report only digests and yes/no, unmount on any exit.
-MOUNT_AND_LOOK = r"""
-m=$(mktemp -d /tmp/attacker-mnt.XXXXXX); trap 'umount -f -l "$m" 2>/dev/null; rmdir "$m"' EXIT
-timeout 60 mount -t "$1" -o "$2" "$3" "$m" 2>&1 || exit 32
+# The attacker's NFS client is libnfs (nfs-ls, nfs-cat: userspace MOUNT/NFSv3 and NFSv4 with AUTH_SYS as root, what
+# a kernel mount sends): this machine's kernel may have no NFS client at all (mount -t nfs: "No such device").
+# It reports only digests and yes/no, never the secrets. Arguments: SERVER PATH VERSION LOOK [PATTERNS].
+NFS_LOOK = r"""
+S=$1 P=$2 V=$3
+get() { timeout 60 nfs-cat "nfs://$S$P/$1?version=$V"; }
+out=$(timeout 60 nfs-ls "nfs://$S$P?version=$V" 2>&1) || { printf 'refused: %s\n' "$out" | head -n 3; exit 32; }
 echo mounted
 case "$4" in
   etc)
-    echo "hostname=$(cat "$m/hostname" 2>&1)"
-    echo "ssh_host_ed25519_key.sha256=$(sha256sum < "$m/ssh/ssh_host_ed25519_key" 2>&1 | cut -d' ' -f1)"
-    echo "root_hash.sha256=$(awk -F: '$1 == "root" {printf "%s", $2}' "$m/shadow" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    echo "hostname=$(get hostname 2>&1 | head -n 1)"
+    echo "ssh_host_ed25519_key.sha256=$(get ssh/ssh_host_ed25519_key 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    echo "root_hash.sha256=$(get shadow 2>/dev/null | awk -F: '$1 == "root" {printf "%s", $2}' | sha256sum | cut -d' ' -f1)"
     ;;
   image)
-    echo "private_host_keys=$(ls "$m/etc/ssh/" | grep -c '^ssh_host_.*_key$')"
-    for p in var/lib/rancher/k3s/server/token var/lib/rancher/k3s/server/agent-token etc/rancher/k3s/config.yaml etc/rancher/node/password; do
-      test -e "$m/$p" && echo "present=$p"
+    keys=$(timeout 60 nfs-ls "nfs://$S$P/etc/ssh?version=$V" 2>&1) || { echo "cannot list etc/ssh: $keys"; exit 33; }
+    echo "private_host_keys=$(printf '%s\n' "$keys" | grep -c 'ssh_host_[a-z0-9]*_key$')"
+    for f in var/lib/rancher/k3s/server/token var/lib/rancher/k3s/server/agent-token etc/rancher/k3s/config.yaml etc/rancher/node/password; do
+      get "$f" >/dev/null 2>&1 && echo "present=$f"
     done
-    # the victim's SSH key lines and the lab's root hash (fixed strings in $5), a K3s token (K10<hex>::)
-    grep -rlsF -f "$5" "$m/etc" "$m/root" | sed "s|^$m|secret_in=|"
-    grep -rlsE 'K10[0-9a-f]{32,}::' "$m/etc" "$m/root" | sed "s|^$m|k3s_token_in=|"
+    # the victim's SSH key lines and the site's root hash (fixed strings in $5) and a K3s token (K10<hex>::)
+    for f in etc/shadow etc/shadow- etc/gshadow $(printf '%s\n' "$keys" | awk '{print "etc/ssh/" $NF}'); do
+      body=$(get "$f" 2>/dev/null) || continue
+      printf '%s\n' "$body" | grep -qF -f "$5" && echo "secret_in=$f"
+      printf '%s\n' "$body" | grep -qE 'K10[0-9a-f]{32,}::' && echo "k3s_token_in=$f"
+    done
     ;;
 esac
 exit 0
 """
 
 
-def _attempt(attacker: NetnsClient, fstype: str, options: str, source: str, look: str, *, patterns: Path | None = None) -> tuple[int, str]:
-    result = attacker.netns("sh", "-c", MOUNT_AND_LOOK, "attacker", fstype, options, source, look, str(patterns or "/dev/null"), timeout=120, check=False)
+def _attempt(attacker: NetnsClient, server: str, path: str, version: int, look: str, *, patterns: Path | None = None) -> tuple[int, str]:
+    result = attacker.netns("sh", "-c", NFS_LOOK, "attacker", server, path, str(version), look, str(patterns or "/dev/null"), timeout=300, check=False)
     return result.returncode, (result.stdout + result.stderr).strip()
 
 
@@ -151,22 +158,23 @@ def attack(lab: Lab, victim: Secrets) -> Iterator[Findings]:
     """
     server, hosts_root = lab.spec.server_ip, lab.spec.hosts_root
     found = Findings(ip=lab.spec.address(lab.client(VICTIM).octet))
-    etc = f"{server}:{hosts_root}/{VICTIM}/etc"
+    etc = f"{hosts_root}/{VICTIM}/etc"
+    assert shutil.which("nfs-ls") and shutil.which("nfs-cat"), "the attacker needs libnfs-utils (tools/apt-packages.txt)"
     with tempfile.TemporaryDirectory(prefix="attacker-") as scratch, NetnsClient(bridge=lab.bridge, mac=ATTACKER_MAC) as attacker:
         try:
             attacker.hold({"fixed-address": found.ip})
             assert attacker.ping(server), f"the attacker at {found.ip} cannot reach the boot server"
-            found.mounts[f"NFSv3 {etc}"] = _attempt(attacker, "nfs", "vers=3,nolock,tcp,retry=0", etc, "etc")
-            found.mounts[f"NFSv4 {etc}"] = _attempt(attacker, "nfs4", "vers=4,tcp,retry=0", etc, "etc")
-            parent = f"{server}:{hosts_root}/{VICTIM}"  # its key lives there, next to its plaintext tree
-            found.mounts[f"NFSv4 {parent}"] = _attempt(attacker, "nfs4", "vers=4,tcp,retry=0", parent, "etc")
+            found.mounts[f"NFSv3 {server}:{etc}"] = _attempt(attacker, server, etc, 3, "etc")
+            found.mounts[f"NFSv4 {server}:{etc}"] = _attempt(attacker, server, etc, 4, "etc")
+            parent = f"{hosts_root}/{VICTIM}"  # its key lives there, next to its plaintext tree
+            found.mounts[f"NFSv4 {server}:{parent}"] = _attempt(attacker, server, parent, 4, "etc")
             found.showmount = attacker.netns("showmount", "-e", server, timeout=60, check=False).stdout
             found.image_root = lab.server_exec("sh", "-c", "readlink -f /srv/diskless/images/*/current | head -n 1").strip() + "/root"
             patterns = Path(scratch) / "patterns"
             assert len(victim.root_hash) > 8 and victim.ssh_key_lines, "no secrets to look for (an empty pattern would match every file)"
             patterns.write_text("\n".join([*victim.ssh_key_lines, victim.root_hash]) + "\n")
             patterns.chmod(0o600)
-            found.image_mount = _attempt(attacker, "nfs", "vers=3,nolock,tcp,ro,retry=0", f"{server}:{found.image_root}", "image", patterns=patterns)
+            found.image_mount = _attempt(attacker, server, found.image_root, 3, "image", patterns=patterns)
             url = f"http://{server}/etc/{VICTIM}.cms"
             bundle = Path(scratch) / "bundle"
             status = attacker.netns("curl", "-s", "-m", "30", "-o", str(bundle), "-w", "%{http_code}", url, timeout=60, check=False).stdout.strip()
@@ -192,6 +200,7 @@ def _hole(what: str, outcome: tuple[int, str], victim: Secrets) -> str:
 
 def test_attacker_with_the_hosts_address_cannot_mount_its_etc_over_nfs(attack: Findings, victim: Secrets) -> None:
     """Fails with the NFS delivery (netboot_etc_delivery: nfs, and everything before the sealed /etc): that is the hole."""
+    assert attack.image_mount[0] == 0, f"the attacker's NFS client does not work at all (the image root): {attack.image_mount[1]}"
     for attempt, outcome in attack.mounts.items():
         assert outcome[0] != 0, _hole(f"an attacker at {attack.ip} ({ATTACKER_MAC}), {attempt}:", outcome, victim)
 
