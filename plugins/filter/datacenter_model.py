@@ -8,7 +8,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import KERNEL_CMDLINE_MAX, kernel_params_problem, one_line_problem
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import (
+    CONFIG_VALUE_MAX,
+    FIELD_FORBIDDEN,
+    KERNEL_CMDLINE_MAX,
+    config_value_problem,
+    config_value_problems,
+    kernel_params_problem,
+    one_line_problem,
+)
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
 
@@ -83,6 +91,24 @@ def one_line(value: Any) -> str:
     return text
 
 
+def config_value_problems_filter(values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = "") -> list[str]:
+    """Every problem of VALUES (variable name -> value) as one field of a config file or script.
+
+    FORBIDDEN is a file format of FIELD_FORBIDDEN (dnsmasq, exports, ganesha, systemd, shell, line) or the
+    characters themselves. One message per bad value, 'NAME=JSON: why'; [] when every value may be written.
+    The rule of plugin_utils/_boot_values.py, for the roles' preflights (one definition).
+    """
+    return config_value_problems(values, forbidden, int(max_length), bool(ascii_only), where)
+
+
+def config_value(value: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, name: str = "value") -> Any:
+    """Return VALUE; fail naming NAME when it cannot be written as one field of a config file (see config_value_problems)."""
+    why = config_value_problem(value, FIELD_FORBIDDEN.get(forbidden, forbidden), int(max_length))
+    if why:
+        raise AnsibleFilterError(f"{name}={value!r} cannot be written into the file: {why}")
+    return value
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -90,4 +116,6 @@ class FilterModule:
             "kernel_params_problem": kernel_params_problem_filter,
             "kernel_cmdline": kernel_cmdline,
             "one_line": one_line,
+            "config_value_problems": config_value_problems_filter,
+            "config_value": config_value,
         }

@@ -8,7 +8,9 @@ plugins/filter/datacenter_model.py, by the netboot role's preflight and template
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 # Kernel parameters are written into iPXE scripts (`kernel ... PARAMS`) and pxelinux menus
@@ -47,3 +49,75 @@ def one_line_problem(value: str) -> str:
     if bad:
         return "control characters or line breaks not allowed: " + " ".join(repr(c) for c in bad[:8])
     return ""
+
+
+# Values templated into one field of a config file, a unit or a shell script (dnsmasq options, NFS
+# exports, Ganesha blocks, systemd units, environment files, bf.cfg, the rootfs build scripts). The rule
+# is one_line_problem (no control character, no line break), a length limit and, per file format, the
+# characters that would end the field there (FIELD_FORBIDDEN). `config_value_problems` reports every
+# problem of a mapping of variable names to values (lists and mappings walked), each naming the variable
+# and the JSON-quoted value; the roles' preflights reach it through the filter
+# diskless.datacenter.config_value_problems (plugins/filter/datacenter_model.py).
+CONFIG_VALUE_MAX = 1024
+FIELD_FORBIDDEN = {
+    # dnsmasq: one option per line; ',' separates an option's fields, '#' starts a comment, '/' separates domains in local=/…/.
+    "dnsmasq": ",#",
+    # /etc/exports: a path is double-quoted, a client and its options end at a space; '#' starts a comment.
+    "exports": '"# ()\\',
+    # Ganesha: double-quoted strings, ';' ends a value, braces open/close blocks, '#' starts a comment.
+    "ganesha": '"#;{}\\',
+    # systemd units and EnvironmentFile= lines: quotes, the escape character, '%' specifiers and whitespace.
+    "systemd": "\"'\\% ",
+    # A shell word the template writes unquoted (or inside a comment line / here-document).
+    "shell": "\"'\\`$;&|<>(){}#* ",
+    # Text in a comment line or a here-document: only the line break matters (one_line_problem).
+    "line": "",
+}
+
+
+def config_value_problem(value: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False) -> str:
+    """Why VALUE cannot be written as one field of a config file or script; '' when it can."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return ""
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > max_length:
+        return f"too long: {len(value)} characters, at most {max_length}"
+    why = one_line_problem(value)
+    if why:
+        return why
+    if ascii_only and not value.isascii():
+        bad = sorted({c for c in value if not c.isascii()})
+        return "only ASCII characters allowed, not " + " ".join(repr(c) for c in bad[:8])
+    bad = sorted({c for c in value if c in forbidden})
+    if bad:
+        return "characters not allowed here: " + " ".join(repr(c) for c in bad[:8])
+    return ""
+
+
+def config_value_problems(values: Any, forbidden: str = "", max_length: int = CONFIG_VALUE_MAX, ascii_only: bool = False, where: str = "") -> list[str]:
+    """Every problem of the values of VALUES (name -> value; lists and mappings walked): 'NAME=JSON: why'."""
+    out: list[str] = []
+    chars = FIELD_FORBIDDEN.get(forbidden, forbidden)
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if why := config_value_problem(key, chars, max_length, ascii_only):
+                    out.append(f"{name} key {json.dumps(key, ensure_ascii=True)}: {why}")
+                walk(f"{name}.{key}", item)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(f"{name}[{index}]", item)
+        elif why := config_value_problem(value, chars, max_length, ascii_only):
+            shown = value if not isinstance(value, str) or len(value) <= 80 else value[:80] + "…"
+            out.append(f"{where}{name}={json.dumps(shown, ensure_ascii=True, default=str)}: {why}")
+
+    if isinstance(values, Mapping):
+        for name, value in values.items():
+            walk(str(name), value)
+    else:
+        walk("value", values)
+    return out

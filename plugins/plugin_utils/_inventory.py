@@ -9,6 +9,7 @@ each naming the host, the field and the offending value.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,17 @@ def _as_address(value: Any) -> netaddr.IPAddress | None:
     except (netaddr.AddrFormatError, ValueError, TypeError):
         return None
     return address if address.version == 4 else None
+
+
+def _is_ip(value: Any) -> bool:
+    """VALUE is an IPv4 or IPv6 address in its plain form (no newline, no port, no prefix)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_int(value: Any) -> bool:
@@ -543,7 +555,24 @@ class ModelBuilder:
         }
 
     # ---- the model ---------------------------------------------------------------------------
+    def _check_globals(self) -> None:
+        """The global values the roles write into config files: dnsmasq's domain=/server=, etcd's cluster token, paths."""
+        domain = self.globals.get("dc_domain", "dc.internal")
+        if not isinstance(domain, str) or not is_dns_name(domain):
+            self.problems.add(GLOBAL_GROUP, "dc_domain", domain, "not a DNS name (dot-separated labels of lowercase letters, digits, dashes)")
+        for key in ("dc_dns_servers", "dc_ntp_servers"):
+            raw = self.globals.get(key, [])
+            if isinstance(raw, str) or not isinstance(raw, Sequence):
+                self.problems.add(GLOBAL_GROUP, key, raw, "must be a list of addresses")
+                continue
+            for item in raw:
+                if key == "dc_dns_servers" and not _is_ip(item):
+                    self.problems.add(GLOBAL_GROUP, key, item, "not an IP address")
+                elif key == "dc_ntp_servers" and not _is_ip(item) and not (isinstance(item, str) and is_dns_name(item, ignore_case=True)):
+                    self.problems.add(GLOBAL_GROUP, key, item, "not an IP address or a DNS name")
+
     def build(self) -> dict[str, Any]:
+        self._check_globals()
         self._build_vlans()
         names = sorted({h for group in GROUPS for h in self.groups[group]})
         hosts = [self._build_host(name) for name in names]

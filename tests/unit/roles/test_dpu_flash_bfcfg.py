@@ -46,6 +46,19 @@ CASES: dict[str, dict[str, Any]] = {
     "clear_text_password": {"dpu_flash_ubuntu_password_hash": "hunter2-secret"},
     "bad_mac": {"dpu_flash_net_rshim_mac": "00:1a:ca:ff:ff"},
     "bad_extra_key": {"dpu_flash_bfcfg_extra": {"1BAD": "x"}},
+    # Hostile values (issue "Security"): quotes, '#', ';', spaces and unicode survive the quoting exactly...
+    "hostile_extra": {"dpu_flash_bfcfg_extra": {"BOOT0": 'x"y', "WEIRD": "x'y #z;w v nœud"}},
+    "long_extra": {"dpu_flash_bfcfg_extra": {"BOOT0": "x" * 4000}},
+    # ...what cannot be one shell assignment is refused: a trailing newline in a key ran the key as a command.
+    "extra_key_newline": {"dpu_flash_bfcfg_extra": {"reboot\n": "x"}},
+    "extra_value_newline": {"dpu_flash_bfcfg_extra": {"BOOT0": "x\ny"}},
+    "extra_value_cr": {"dpu_flash_bfcfg_extra": {"BOOT0": "x\rY"}},
+    "extra_value_nul": {"dpu_flash_bfcfg_extra": {"BOOT0": "x\x00y"}},
+    "extra_value_too_long": {"dpu_flash_bfcfg_extra": {"BOOT0": "x" * 5000}},
+    "hash_trailing_newline": {"dpu_flash_ubuntu_password_hash": "$6$rounds=5000$s4ltS4lt$AbCdEf\n"},
+    "grub_hash_trailing_newline": {"dpu_flash_grub_admin_password_hash": "grub.pbkdf2.sha512.10000.ABCDEF0123.0123456789ABCDEF\n"},
+    "hostname_newline": {"dpu_flash_hostname": "dpu0\n"},
+    "mac_newline": {"dpu_flash_net_rshim_mac": "00:1a:ca:ff:ff:10\n"},
 }
 VARIABLES = sorted({name for case in CASES.values() for name in case})
 FAILING = {
@@ -53,6 +66,15 @@ FAILING = {
     "clear_text_password": "dpu_flash_ubuntu_password_hash",
     "bad_mac": "dpu_flash_net_rshim_mac",
     "bad_extra_key": "dpu_flash_bfcfg_extra",
+    "extra_key_newline": "dpu_flash_bfcfg_extra",
+    "extra_value_newline": "dpu_flash_bfcfg_extra.BOOT0",
+    "extra_value_cr": "dpu_flash_bfcfg_extra.BOOT0",
+    "extra_value_nul": "dpu_flash_bfcfg_extra.BOOT0",
+    "extra_value_too_long": "dpu_flash_bfcfg_extra.BOOT0",
+    "hash_trailing_newline": "dpu_flash_ubuntu_password_hash",
+    "grub_hash_trailing_newline": "dpu_flash_grub_admin_password_hash",
+    "hostname_newline": "dpu_flash_hostname",
+    "mac_newline": "dpu_flash_net_rshim_mac",
 }
 
 
@@ -197,3 +219,13 @@ printf '== marker\n'; cat /mnt/etc/diskless/marker
         "== cloud\npreserve_hostname: true\n"
         "== marker\nmodified\n"
     )
+
+
+@pytest.mark.parametrize("case", ["hostile_extra", "long_extra"])
+def test_hostile_extra_values_survive_quoting_exactly(rendered: dict[str, dict[str, Any]], case: str) -> None:
+    """Each value is one shell word: sourcing gives it back unchanged, and the file has one line per assignment."""
+    extra = CASES[case]["dpu_flash_bfcfg_extra"]
+    values = source(rendered[case]["path"])
+    assert {key: values[key] for key in extra} == extra
+    lines = [line for line in rendered[case]["path"].read_text().split("\n") if line and not line.startswith("#")]
+    assert [line.split("=", 1)[0] for line in lines] == list(extra)

