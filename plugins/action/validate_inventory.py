@@ -8,7 +8,8 @@ from typing import Any
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory_values import InventoryError
 
 
 class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no type information: ActionBase is Any

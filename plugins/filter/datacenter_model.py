@@ -18,7 +18,8 @@ from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values i
     one_line_problem,
 )
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._hostvars import model_input
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory_values import InventoryError
 
 DOCUMENTATION = r"""
 name: datacenter_model

@@ -9,13 +9,22 @@ each naming the host, the field and the offending value.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import is_dns_label, is_dns_name, is_mac
+from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import is_dns_label, is_dns_name
 from ansible_collections.diskless.datacenter.plugins.plugin_utils._boot_values import kernel_params_problem, one_line_problem
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory_values import (
+    InventoryError,
+    Problems,
+    Vlan,
+    as_address,
+    as_network,
+    is_int,
+    is_ip,
+    normalise_mac,
+    usable,
+)
 
 try:
     import netaddr
@@ -64,106 +73,6 @@ NVME_EXPORT_KEYS = frozenset({"slot", "file_path", "size", "port", "nqn", "allow
 ROUTEROS_KEYS = frozenset({"bridge", "username", "password", "port", "tls", "validate_certs", "ca_path", "uplink_ports"})
 
 
-@dataclass
-class Problems:
-    """Collects every problem found; one line each, naming host, field and value."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def add(self, where: str, key: str, value: Any, why: str) -> None:
-        self.lines.append(f"{where}: {key}={value!r}: {why}")
-
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
-    def report(self) -> str:
-        count = len(self.lines)
-        heading = f"inventory has {count} problem{'s' if count != 1 else ''}:"
-        return "\n".join([heading, *(f"  - {line}" for line in self.lines)])
-
-
-class InventoryError(Exception):
-    """Raised with the full problem report when the inventory is invalid."""
-
-    def __init__(self, problems: Problems) -> None:
-        super().__init__(problems.report())
-        self.problems = problems.lines
-
-
-def normalise_mac(value: Any) -> str | None:
-    """Return the MAC in lowercase colon form, or None when malformed."""
-    if not isinstance(value, str):
-        return None
-    candidate = value.strip().lower().replace("-", ":")
-    return candidate if is_mac(candidate) else None
-
-
-def _as_network(value: Any) -> netaddr.IPNetwork | None:
-    if not isinstance(value, str) or "/" not in value:
-        return None
-    try:
-        network = netaddr.IPNetwork(value)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
-    if network.version != 4 or network.ip != network.network:
-        return None
-    return network
-
-
-def _as_address(value: Any) -> netaddr.IPAddress | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        address = netaddr.IPAddress(value)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
-    return address if address.version == 4 else None
-
-
-def _is_ip(value: Any) -> bool:
-    """VALUE is an IPv4 or IPv6 address in its plain form (no newline, no port, no prefix)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _usable(network: netaddr.IPNetwork, address: netaddr.IPAddress) -> bool:
-    return address in network and address not in (network.network, network.broadcast)
-
-
-@dataclass
-class Vlan:
-    id: int
-    name: str
-    subnet: netaddr.IPNetwork
-    gateway: netaddr.IPAddress
-    dhcp_range: tuple[netaddr.IPAddress, netaddr.IPAddress] | None
-    mtu: int | None
-    description: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "subnet": str(self.subnet),
-            "prefixlen": self.subnet.prefixlen,
-            "netmask": str(self.subnet.netmask),
-            "network": str(self.subnet.network),
-            "gateway": str(self.gateway),
-            "dhcp_range": [str(a) for a in self.dhcp_range] if self.dhcp_range else None,
-            "mtu": self.mtu,
-            "description": self.description,
-        }
-
-
 class ModelBuilder:
     """Reads the raw variables of every host and builds the normalised model."""
 
@@ -189,14 +98,14 @@ class ModelBuilder:
         raw = self.globals.get("dc_supernet")
         if raw in (None, ""):
             return None
-        supernet = _as_network(raw)
+        supernet = as_network(raw)
         if supernet is None:
             self.problems.add(GLOBAL_GROUP, "dc_supernet", raw, "not an IPv4 network in CIDR form (e.g. 10.42.64.0/18)")
         return supernet
 
     def _vlan_subnet(self, where: str, raw: Mapping[str, Any], vlan_id: int, supernet: netaddr.IPNetwork | None) -> netaddr.IPNetwork | None:
         if "subnet" in raw:
-            subnet = _as_network(raw["subnet"])
+            subnet = as_network(raw["subnet"])
             if subnet is None:
                 self.problems.add(where, "subnet", raw["subnet"], "not an IPv4 network in CIDR form with host bits zero")
             elif supernet is not None and subnet not in supernet:
@@ -221,8 +130,8 @@ class ModelBuilder:
     def _vlan_gateway(self, where: str, raw: Mapping[str, Any], subnet: netaddr.IPNetwork) -> netaddr.IPAddress:
         if "gateway" not in raw:
             return netaddr.IPAddress(subnet.first + 1)
-        gateway = _as_address(raw["gateway"])
-        if gateway is None or not _usable(subnet, gateway):
+        gateway = as_address(raw["gateway"])
+        if gateway is None or not usable(subnet, gateway):
             self.problems.add(where, "gateway", raw["gateway"], f"not a usable address of {subnet}")
             return netaddr.IPAddress(subnet.first + 1)
         return gateway
@@ -242,12 +151,12 @@ class ModelBuilder:
 
     @staticmethod
     def _address_in(subnet: netaddr.IPNetwork, item: Any) -> netaddr.IPAddress | None:
-        if _is_int(item):
+        if is_int(item):
             if not 0 < item < subnet.size - 1:
                 return None
             return netaddr.IPAddress(subnet.first + item)
-        address = _as_address(item)
-        return address if address is not None and _usable(subnet, address) else None
+        address = as_address(item)
+        return address if address is not None and usable(subnet, address) else None
 
     def _build_vlans(self) -> None:
         supernet = self._supernet()
@@ -286,7 +195,7 @@ class ModelBuilder:
         if subnet is None:
             return
         mtu = raw.get("mtu")
-        if mtu is not None and (not _is_int(mtu) or not 576 <= mtu <= 9216):
+        if mtu is not None and (not is_int(mtu) or not 576 <= mtu <= 9216):
             self.problems.add(where, "mtu", mtu, "must be an integer from 576 to 9216")
             mtu = None
         self.vlans[vlan_id] = Vlan(
@@ -360,7 +269,7 @@ class ModelBuilder:
         if raw is None:
             explicit = vars_.get("dc_addresses") or {}
             roles = [self.vlan_roles[r] for r in default if r in self.vlan_roles]
-            return sorted(set(roles) | {k for k in explicit if _is_int(k)})
+            return sorted(set(roles) | {k for k in explicit if is_int(k)})
         if isinstance(raw, str) or not isinstance(raw, Sequence):
             self.problems.add(host, "dc_networks", raw, "must be a list of VLAN IDs")
             return []
@@ -381,14 +290,14 @@ class ModelBuilder:
             explicit = {}
         addresses: dict[int, str] = {}
         for vlan_id, raw in explicit.items():
-            vlan = self.vlans.get(vlan_id) if _is_int(vlan_id) else None
+            vlan = self.vlans.get(vlan_id) if is_int(vlan_id) else None
             if vlan is None:
                 self.problems.add(host, f"dc_addresses.{vlan_id}", raw, f"VLAN {vlan_id} is not defined in dc_vlans")
                 continue
-            address = _as_address(raw)
+            address = as_address(raw)
             if address is None:
                 self.problems.add(host, f"dc_addresses.{vlan_id}", raw, "not an IPv4 address")
-            elif not _usable(vlan.subnet, address):
+            elif not usable(vlan.subnet, address):
                 self.problems.add(host, f"dc_addresses.{vlan_id}", raw, f"outside VLAN {vlan_id}'s subnet {vlan.subnet} (or its network/broadcast)")
             else:
                 addresses[vlan_id] = str(address)
@@ -539,7 +448,7 @@ class ModelBuilder:
             self.problems.add(where, "slot", slot, "missing or not a string")
             return None
         port = raw.get("port", 4420)
-        if not _is_int(port) or not 1 <= port <= 65535:
+        if not is_int(port) or not 1 <= port <= 65535:
             self.problems.add(where, "port", port, "must be a TCP port number")
         allowed = raw.get("allowed_hosts", [])
         for name in allowed if isinstance(allowed, list) else [allowed]:
@@ -566,9 +475,9 @@ class ModelBuilder:
                 self.problems.add(GLOBAL_GROUP, key, raw, "must be a list of addresses")
                 continue
             for item in raw:
-                if key == "dc_dns_servers" and not _is_ip(item):
+                if key == "dc_dns_servers" and not is_ip(item):
                     self.problems.add(GLOBAL_GROUP, key, item, "not an IP address")
-                elif key == "dc_ntp_servers" and not _is_ip(item) and not (isinstance(item, str) and is_dns_name(item, ignore_case=True)):
+                elif key == "dc_ntp_servers" and not is_ip(item) and not (isinstance(item, str) and is_dns_name(item, ignore_case=True)):
                     self.problems.add(GLOBAL_GROUP, key, item, "not an IP address or a DNS name")
 
     def build(self) -> dict[str, Any]:

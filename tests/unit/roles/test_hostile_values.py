@@ -10,7 +10,7 @@ base, then the case's one hostile value). Each play:
   fields, YAML keys, ...) the valid base renders.
 
 The netboot role's templates have their own test (test_netboot.py); k3s_agent's are in test_k3s_agent_hostile
-below (read only in this branch: its holes are strict xfails). dpu_ovs's only template
+below. dpu_ovs's only template
 (ovs-vswitchd-userspace.conf.j2) writes no variable but ansible_managed.
 """
 
@@ -170,7 +170,10 @@ DNSMASQ_BASE: dict[str, Any] = {
     "dnsmasq_dhcp_subnets": [
         {"network": "10.42.65.0", "netmask": "255.255.255.0", "start": "10.42.65.200", "end": "10.42.65.250", "router": "10.42.65.1", "tag": "pxe"}
     ],
-    "dnsmasq_reservations": [{"mac": "52:54:00:12:34:56", "hostname": "node1", "ip": "10.42.65.11", "tags": ["diskless"]}],
+    # The model's reservations carry fields dnsmasq does not write (kernel parameters with commas among them).
+    "dnsmasq_reservations": [
+        {"mac": "52:54:00:12:34:56", "hostname": "node1", "ip": "10.42.65.11", "tags": ["diskless"], "kernel_params": "diskless.tmpfs=/a:size=1m,mode=0700"}
+    ],
     "dnsmasq_dns_records": [{"name": "boot01", "ip": "10.42.65.2"}],
     "dnsmasq_ipxe_chain_url": "http://10.42.65.2/ipxe/boot.ipxe",
     "dnsmasq_boot_server": "10.42.65.2",
@@ -543,9 +546,8 @@ def test_rootfs_hostile_value(rootfs: dict[str, Any], case: str) -> None:
     check_case(results, name, {"build.sh": shell_shape}, (*ALWAYS_REFUSED, "unicode"))
 
 
-# ---- k3s_agent (read only in this branch) ---------------------------------------------------------------------
-# The role is another branch's: its holes are written down as strict xfails (they pass once its preflight refuses
-# the value, and then must lose the mark). Each case: the value, the template (and first word) it adds a line to.
+# ---- k3s_agent ---------------------------------------------------------------------------------------------------
+# Each case: the value, the template (and first word) it would add a line to before the preflight refused it.
 K3S_AGENT_BASE: dict[str, Any] = {
     "k3s_agent_server_url": "https://10.42.67.93:6443",
     "k3s_agent_token": "a-long-enough-agent-token-0123456789",
@@ -595,21 +597,26 @@ def test_k3s_agent_good_passes(k3s_agent: dict[str, Any]) -> None:
     assert all(not k3s_agent["good"][name]["failed"] for name in ("k3s-agent.service", "state.mount", "config.yaml"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "roles/k3s_agent config.yaml.j2 writes k3s_agent_node_name into its header comment: a trailing newline"
-        " (accepted by the preflight) ends the comment and the rest of it is YAML K3s cannot parse"
-    ),
-)
 def test_k3s_agent_config_yaml_parses_with_a_hostile_node_name(k3s_agent: dict[str, Any]) -> None:
-    """The settings are to_nice_yaml (quoted), but the header comment is not."""
+    """The settings are to_nice_yaml (quoted), and the header comment writes the name as JSON (one line)."""
     text = k3s_agent["k3s_agent_node_name--newline"]["config.yaml"]["text"]
     assert yaml.safe_load(text)["node-name"] == "node1\n"
 
 
-@pytest.mark.xfail(strict=True, reason="roles/k3s_agent preflight (another branch's) lets this value through; see the case's comment")
+def hostile_strings(value: Any) -> list[str]:
+    """The strings of a case's value that carry a character the preflight must refuse."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in hostile_strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in hostile_strings(item)]
+    return [value] if isinstance(value, str) and any(char in value for char in "\n'") else []
+
+
 @pytest.mark.parametrize("case", [case for case in K3S_AGENT_CASES if case != "good"])
 def test_k3s_agent_hostile_value(k3s_agent: dict[str, Any], case: str) -> None:
-    kinds = tuple(name.split("--")[1] for name in K3S_AGENT_CASES if "--" in name)
-    check_case(k3s_agent, case, {"k3s-agent.service": unit_shape, "state.mount": unit_shape}, kinds)
+    """Refused by the preflight, naming the variable and showing the value JSON-quoted (one line)."""
+    field = case.split("--", maxsplit=1)[0]
+    named = [problem for problem in k3s_agent[case]["problems"] if field in problem]
+    assert named, f"{case}: the preflight did not refuse it: {k3s_agent[case]['problems']}"
+    for value in hostile_strings(K3S_AGENT_CASES[case]):
+        assert any(json.dumps(value, ensure_ascii=True) in problem for problem in named), (value, named)

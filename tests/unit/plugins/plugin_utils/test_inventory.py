@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import InventoryError, build_model, normalise_mac
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import build_model
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory_values import InventoryError, normalise_mac
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "inventories" / "example"
 

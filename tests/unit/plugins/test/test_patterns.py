@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.diskless.datacenter.plugins.module_utils._patterns import is_dns_label, is_dns_name, is_mac
-from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory import normalise_mac
+from ansible_collections.diskless.datacenter.plugins.plugin_utils._inventory_values import normalise_mac
 from ansible_collections.diskless.datacenter.plugins.test import patterns
 from ansible_collections.diskless.datacenter.plugins.test.patterns import dns_label, dns_name, mac_address
 
