@@ -6,7 +6,7 @@ up                     lab/up.yml (boot network, boot-server container), site.ym
 down [--state DIR]     stop everything the lab started (with --state: only what is recorded in DIR)
 status                 what is running (containers, podman networks, guests, taps, network namespaces); changes nothing
 console HOST           attach to a guest's serial console (Ctrl-] leaves); its log's tail when it cannot be attached
-boot --network NET --name HOST --mac MAC [--state DIR]   one guest on an existing podman network
+boot --network NET --name HOST --mac MAC [--state DIR] [--boot-server CONTAINER]   one guest on an existing podman network
 qemu-up [--clients N]  a self-contained lab (own network, boot server and playbook run), N guests at login
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 from lab import netclient
 from lab.ansible import VENV_BIN, project_env
 from lab.console import attach
-from lab.guests import ROOT_PASSWORD, Guest, console_socket
-from lab.host import REPO, STATE_ROOT, podman, podman_env
+from lab.guests import ROOT_PASSWORD, BootServer, Guest, console_socket
+from lab.host import REPO, STATE_ROOT, inventory_vars, netboot_hosts_root, podman, podman_env
 from lab.network import bridge_of, link_exists, network_namespaces, podman_networks
 from lab.services import Lab, LabSpec
 from lab.state import State, down, is_our_qemu
@@ -31,6 +31,7 @@ from lab.state import State, down, is_our_qemu
 LAB_STATE = STATE_ROOT / "dc-lab"
 LAB_NETWORK = "dc-lab-boot"
 LAB_NODE, LAB_NODE_MAC, LAB_NODE_IP, LAB_BOOT_SERVER_IP = "lab-node1", "52:54:00:99:65:11", "10.99.65.11", "10.99.65.2"
+LAB_BOOT_SERVER = "dc-lab-boot"  # lab/up.yml's container, inventories/lab's boot server
 SELF_CONTAINED = "dc-lab-qemu"
 PROG = "python -m lab"
 
@@ -43,9 +44,19 @@ def _playbook(*args: str) -> None:
         raise SystemExit(result.returncode)
 
 
-def _boot_guest(network: str, name: str, mac: str, state_dir: Path, *, tap: str | None = None, hostname: str | None = None) -> None:
+def lab_boot_server() -> BootServer:
+    """inventories/lab's boot server: its container and the netboot_hosts_root the inventory gives it (or the role's default)."""
+    return BootServer(LAB_BOOT_SERVER, netboot_hosts_root(inventory_vars(REPO / "inventories" / "lab", LAB_BOOT_SERVER, "boot_servers")))
+
+
+def _boot_guest(
+    network: str, name: str, mac: str, state_dir: Path, *, tap: str | None = None, hostname: str | None = None, boot_server: BootServer | None = None
+) -> None:
     state = State.load(state_dir)
-    guest = Guest(name=name, mac=mac.lower(), bridge=bridge_of(network), tap=tap or f"{name[:12]}-t", directory=state_dir)
+    guest = Guest(
+        name=name, mac=mac.lower(), bridge=bridge_of(network), tap=tap or f"{name[:12]}-t", directory=state_dir,
+        boot_server=boot_server, hostname=hostname or name,
+    )  # fmt: skip
     guest.power_on(state)
     seconds = guest.wait_for_login(hostname or name)
     assert guest.console is not None
@@ -61,7 +72,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     if status != 0:
         return status
     print(f"\nlab: {LAB_NODE} powers on, boots over the network (iPXE, HTTP, NFS root) and reaches its login prompt:", flush=True)
-    _boot_guest(LAB_NETWORK, LAB_NODE, LAB_NODE_MAC, LAB_STATE)
+    _boot_guest(LAB_NETWORK, LAB_NODE, LAB_NODE_MAC, LAB_STATE, boot_server=lab_boot_server())
     print(f"\nlab: up. Console of {LAB_NODE} (root / diskless-lab): {PROG} console {LAB_NODE}")
     print(f"lab: boot server: podman exec -it dc-lab-boot bash   What runs: {PROG} status   Stop everything: make lab-down")
     return 0
@@ -116,7 +127,8 @@ def _cmd_console(args: argparse.Namespace) -> int:
 
 def _cmd_boot(args: argparse.Namespace) -> int:
     state_dir = Path(args.state) if args.state else STATE_ROOT / args.network
-    _boot_guest(args.network, args.name, args.mac, state_dir, tap=args.tap, hostname=args.hostname)
+    boot_server = BootServer(args.boot_server, args.hosts_root or netboot_hosts_root()) if args.boot_server else None
+    _boot_guest(args.network, args.name, args.mac, state_dir, tap=args.tap, hostname=args.hostname, boot_server=boot_server)
     print(f"console: {PROG} console {args.name} --state {state_dir}")
     print(f"stop: {PROG} down --state {state_dir}")
     return 0
@@ -160,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
     boot.add_argument("--mac", required=True)
     boot.add_argument("--hostname", help="host name expected at the login prompt (default: --name)")
     boot.add_argument("--tap")
+    boot.add_argument("--boot-server", metavar="CONTAINER", help="boot-server container to take the host's per-host key (etc-key) from; without it: no key")
+    boot.add_argument("--hosts-root", help="its netboot_hosts_root (default: the netboot role's default)")
     boot.add_argument("--state")
     boot.set_defaults(func=_cmd_boot)
     qemu_up = sub.add_parser("qemu-up", help="self-contained lab: network, boot server, playbook, guests at login")

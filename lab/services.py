@@ -30,8 +30,8 @@ from typing import Any
 import yaml
 
 from lab.ansible import VENV_BIN, project_env
-from lab.guests import GUEST_KERNEL_PARAMS, ROOT_PASSWORD, Guest, password_hash
-from lab.host import BASE_IMAGE, CACHE, REPO, STATE_ROOT, podman, podman_env
+from lab.guests import GUEST_KERNEL_PARAMS, ROOT_PASSWORD, BootServer, Guest, password_hash
+from lab.host import BASE_IMAGE, CACHE, REPO, STATE_ROOT, netboot_hosts_root, podman, podman_env
 from lab.network import bridge_of
 from lab.state import State, down
 
@@ -67,6 +67,11 @@ class LabSpec:
     @property
     def state_dir(self) -> Path:
         return STATE_ROOT / self.name
+
+    @property
+    def hosts_root(self) -> str:
+        """netboot_hosts_root of the boot server: each host's plaintext /etc and its etc-key (bind-mounted from the state directory)."""
+        return netboot_hosts_root(self.server_vars)
 
     def address(self, octet: int) -> str:
         return str(ipaddress.ip_network(self.boot_subnet)[octet])
@@ -112,7 +117,7 @@ class Lab:
         podman(
             "run", "--detach", "--name", container, "--hostname", container, "--privileged", "--systemd", "always",
             "--network", f"{network}:ip={self.spec.server_ip}",
-            "--volume", f"{images}:/srv/diskless/images", "--volume", f"{hosts}:/srv/diskless/hosts",
+            "--volume", f"{images}:/srv/diskless/images", "--volume", f"{hosts}:{self.spec.hosts_root}",
             BASE_IMAGE, "/sbin/init",
         )  # fmt: skip
         self._wait_for_systemd(container)
@@ -205,6 +210,7 @@ class Lab:
         guest = Guest(
             name=name, mac=client.mac, bridge=self.bridge, tap=f"{self.spec.name[:10]}-t{index}",
             directory=self.spec.state_dir, memory_mb=self.spec.memory_mb, cpus=self.spec.cpus,
+            boot_server=BootServer(self.state.container, self.spec.hosts_root) if self.state.container else None,
         )  # fmt: skip
         guest.power_on(self.state)
         self.guests[name] = guest

@@ -97,3 +97,5 @@ def down(directory: Path) -> None:
                 path.unlink(missing_ok=True)
         for socket_path in directory.glob("*/console.sock"):
             socket_path.unlink(missing_ok=True)
+        for key in directory.glob("*/etc-key"):  # a guest's copy of its per-host key (lab.guests)
+            key.unlink(missing_ok=True)

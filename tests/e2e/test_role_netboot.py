@@ -8,10 +8,12 @@ publishing boot files and nginx are exercised by the end-to-end test.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,7 @@ def netboot_tasks(tmp_path: Path, hosts: list[dict[str, Any]], **params: Any) ->
     }
     include = [
         {"name": f"netboot {step}", "ansible.builtin.include_role": {"name": "diskless.datacenter.netboot", "tasks_from": step}, "vars": role_vars}
-        for step in ("preflight", "hosts", "etc", "exports")
+        for step in ("preflight", "hosts", "etc", *(("seal",) if role_vars.get("netboot_etc_delivery", "sealed") == "sealed" else ()), "exports")
     ]
     return [*include, {"name": "show exports", "ansible.builtin.debug": {"var": "netboot_nfs_exports"}}]
 
@@ -105,7 +107,9 @@ def test_ipxe_script_per_mac_with_the_hosts_parameters(lab: tuple[Path, dict[str
     args = kernel.split()
     assert args[1] == f"http://10.42.65.2/images/deb/{V2}/vmlinuz"  # `deb` = its current version now
     assert f"nfsroot=10.42.65.2:{tmp_path}/images/deb/{V2}/root,tcp" in args
-    assert f"diskless.etc=10.42.65.2:{tmp_path}/hosts/node1/etc" in args
+    assert "diskless.etc_bundle=http://10.42.65.2/etc/node1.cms" in args
+    assert "diskless.etc_key=fw_cfg:opt/io.diskless/etc-key" in args
+    assert not any(arg.startswith("diskless.etc=") for arg in args)
     assert {"BOOTIF=01-52-54-00-aa-00-01", "ip=dhcp", "boot=nfs", "intel_iommu=on", "iommu=pt", "console=ttyS0,115200n8"} <= set(args)
     assert f"initrd --name initrd.img http://10.42.65.2/images/deb/{V2}/initrd.img" in script
     other = (tmp_path / "boot" / "ipxe" / "52-54-00-aa-00-02.ipxe").read_text()
@@ -156,9 +160,37 @@ def test_exports_for_the_nfs_server(lab: tuple[Path, dict[str, Any], dict[str, A
         {"path": f"{tmp_path}/images/deb/{V1}/root", "clients": [{"address": "10.42.65.0/24", "access": "ro"}]},
         {"path": f"{tmp_path}/images/deb/{V2}/root", "clients": [{"address": "10.42.65.0/24", "access": "ro"}]},
         {"path": f"{tmp_path}/images/deb/{V3}/root", "clients": [{"address": "10.42.65.0/24", "access": "ro"}]},
-        {"path": f"{tmp_path}/hosts/node1/etc", "clients": [{"address": "10.42.65.11", "access": "rw"}]},
-        {"path": f"{tmp_path}/hosts/node2/etc", "clients": [{"address": "10.42.65.12", "access": "rw"}]},
-    ]
+    ], "sealed delivery: no host's /etc is exported"
+
+
+def test_each_host_gets_its_etc_sealed_with_its_own_key(lab: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    tmp_path = lab[0]
+    keys = {host: (tmp_path / "hosts" / host / "etc-key").read_text().strip() for host in ("node1", "node2")}
+    assert len(set(keys.values())) == 2
+    for host, key in keys.items():
+        bundle = tmp_path / "boot" / "etc" / f"{host}.cms"
+        assert b"sshd" not in bundle.read_bytes() and HASH.encode() not in bundle.read_bytes()
+        command = ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-secretkeyid", b"diskless-etc".hex(), "-in", str(bundle)]
+        opened = subprocess.run([*command, "-secretkey", key], capture_output=True, check=False)
+        assert opened.returncode == 0, opened.stderr
+        with tarfile.open(fileobj=io.BytesIO(opened.stdout)) as tar:
+            hostname = tar.extractfile("./hostname")
+            assert hostname is not None and hostname.read() == f"{host}\n".encode()
+        other = next(value for name, value in keys.items() if name != host)
+        assert subprocess.run([*command, "-secretkey", other], capture_output=True, check=False).returncode != 0
+
+
+def test_nfs_delivery_exports_each_etc_to_its_host_and_seals_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "images"
+    fake_image(store, "deb", V1)
+    (store / "deb" / "current").symlink_to(V1)
+    result = run_play(tmp_path, netboot_tasks(tmp_path, HOSTS, netboot_etc_delivery="nfs"))
+    assert not result["failed"], result["msg"]
+    exports = dict(result["tasks"])["show exports"]["netboot_nfs_exports"]
+    assert {"path": f"{tmp_path}/hosts/node1/etc", "clients": [{"address": "10.42.65.11", "access": "rw"}]} in exports
+    script = (tmp_path / "boot" / "ipxe" / "52-54-00-aa-00-01.ipxe").read_text()
+    assert f"diskless.etc=10.42.65.2:{tmp_path}/hosts/node1/etc" in script and "diskless.etc_bundle" not in script
+    assert not (tmp_path / "boot" / "etc").exists() and not (tmp_path / "hosts" / "node1" / "etc-key").exists()
 
 
 def test_second_run_changes_nothing_and_keeps_the_hosts_etc(lab: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:

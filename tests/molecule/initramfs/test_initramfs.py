@@ -97,6 +97,10 @@ def test_configuration_record_matches_the_new_initrd(image: Image) -> None:
         "scripts/nfs",  # initramfs-tools' own NFS root support (BOOT=nfs)
         "bin/nfsmount",  # klibc's NFSv2/v3 mount, which scripts/nfs uses
         "bin/ipconfig",  # ip=dhcp
+        "bin/openssl",  # the sealed /etc: decryption (initramfs_etc_sealed)
+        "lib/x86_64-linux-gnu/libcrypto.so.3",  # which copy_exec brings along
+        "bin/wget",  # the bundle's download (busybox applet)
+        "bin/tar",  # its extraction (busybox applet)
     ],
 )
 def test_initrd_holds_the_diskless_boot(listing: set[str], member: str) -> None:
@@ -110,7 +114,14 @@ def _holds(image: Image, listing: set[str], module: str) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    ["fs/overlayfs/overlay.ko", "fs/nfs/nfs.ko", "fs/nfs/nfsv3.ko", "drivers/net/virtio_net.ko", "drivers/net/ethernet/intel/e1000/e1000.ko"],
+    [
+        "fs/overlayfs/overlay.ko",
+        "drivers/firmware/qemu_fw_cfg.ko",
+        "fs/nfs/nfs.ko",
+        "fs/nfs/nfsv3.ko",
+        "drivers/net/virtio_net.ko",
+        "drivers/net/ethernet/intel/e1000/e1000.ko",
+    ],
 )
 def test_initrd_holds_overlay_nfs_and_nic_modules(image: Image, listing: set[str], module: str) -> None:
     assert _holds(image, listing, module), sorted(name for name in listing if name.endswith(".ko"))[:20]
@@ -124,7 +135,7 @@ def test_initrd_leaves_out_what_a_diskless_boot_does_not_need(image: Image, list
 
 def test_initramfs_tools_configuration_is_nfs_with_network_modules(unpacked: dict[str, str]) -> None:
     settings = dict(line.split("=", 1) for line in unpacked["conf/conf.d/diskless"].splitlines() if line and not line.startswith("#"))
-    assert settings == {"BOOT": "nfs", "MODULES": "list", "COMPRESS": "zstd"}
+    assert settings == {"BOOT": "nfs", "MODULES": "list", "COMPRESS": "zstd", "BUSYBOX": "y"}  # busybox: wget, tar of the sealed /etc
 
 
 def test_diskless_defaults_carry_the_tmpfs_mounts(unpacked: dict[str, str]) -> None:

@@ -1,8 +1,9 @@
 """Verify the netboot role over HTTP from inside the boot server, the way iPXE fetches: entry script,
-per-MAC script, then the kernel and initrd that script names; the pxelinux menus; each host's /etc.
+per-MAC script, then the kernel and initrd that script names; the pxelinux menus; each host's /etc and its
+sealed bundle (served over HTTP, opened here with the host's key the way its initramfs does).
 
 The images are fake (prepare.yml): text files as kernels and initrds, different per version, so a
-fetched file shows which version a host boots. The side effect let node-a change its own /etc
+fetched file shows which version a host boots. The side effect wrote into node-a's /etc and sealed it again
 before the idempotence run (the role's second run).
 """
 
@@ -60,7 +61,8 @@ def cmdline(host: str, address: str) -> str:
     mac_file, _offset, version, params = HOSTS[host]
     return (
         f"BOOTIF=01-{mac_file} ip=dhcp boot=nfs root=/dev/nfs nfsroot={address}:{STORE}/{version}/root,tcp"
-        f" diskless.etc={address}:{HOSTS_ROOT}/{host}/etc console=ttyS0,115200n8 {params}"
+        f" diskless.etc_bundle=http://{address}/etc/{host}.cms diskless.etc_key=fw_cfg:opt/io.diskless/etc-key"
+        f" console=ttyS0,115200n8 {params}"
     )
 
 
@@ -199,7 +201,7 @@ def test_extra_etc_files_for_every_host_and_for_one_host() -> None:
     assert not etc("node-a", "motd.d/node-b").exists
 
 
-def test_hosts_change_to_its_etc_survives_the_next_run() -> None:
+def test_a_change_written_into_a_hosts_etc_survives_the_next_run() -> None:
     assert etc("node-a", "node-a.conf").content_string == "written by node-a\n"
     assert "PermitRootLogin prohibit-password" in etc("node-a", "ssh/sshd_config").content_string.splitlines()
 
@@ -213,11 +215,54 @@ def test_machine_id_and_host_key_are_made_once() -> None:
 # --------------------------------------------------------------------------- what the NFS server is told to export
 
 
-def test_exports_every_kept_version_read_only_and_each_etc_to_its_host(interface: ipaddress.IPv4Interface) -> None:
-    """Also the version nobody boots now: a running host stays on the version it booted until it reboots."""
+def test_exports_every_kept_version_read_only_and_no_hosts_etc(interface: ipaddress.IPv4Interface) -> None:
+    """Also the version nobody boots now: a running host stays on the version it booted until it reboots.
+
+    No host's /etc is exported: with the sealed delivery it reaches its host only in its bundle.
+    """
     exports = {export["path"]: export["clients"] for export in json.loads(SERVER.file("/root/netboot_nfs_exports.json").content_string)}
     subnet = str(interface.network)
     expected = {f"{STORE}/{version}/root": [{"address": subnet, "access": "ro"}] for version in VERSIONS}
-    for host in HOSTS:
-        expected[f"{HOSTS_ROOT}/{host}/etc"] = [{"address": host_ip(interface, host), "access": "rw"}]
     assert exports == expected
+
+
+# --------------------------------------------------------------------------- each host's sealed /etc
+
+KEY_ID = b"diskless-etc".hex()
+
+
+def open_bundle(url: str, key_path: str) -> Any:
+    """Fetch the bundle over HTTP as the host does and open it with the key in KEY_PATH; the listing, or the failure."""
+    script = (
+        'set -e; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT; curl --silent --fail --output "$d/b" ' + shlex.quote(url) + "; "
+        'openssl cms -decrypt -binary -inform DER -secretkey "$(cat '
+        + shlex.quote(key_path)
+        + ')" -secretkeyid '
+        + KEY_ID
+        + ' -in "$d/b" -out "$d/t"; tar -tvf "$d/t"; tar -xOf "$d/t" ./hostname'
+    )
+    return SERVER.run(f"bash -c {shlex.quote(script)}")
+
+
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_each_host_has_a_private_key_and_a_bundle_only_it_opens(address: str, host: str) -> None:
+    key = SERVER.file(f"{HOSTS_ROOT}/{host}/etc-key")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+    assert re.fullmatch(r"[0-9a-f]{64}\n", key.content_string)
+    assert SERVER.file(f"{HOSTS_ROOT}/{host}").mode == 0o700
+    opened = open_bundle(f"http://{address}/etc/{host}.cms", f"{HOSTS_ROOT}/{host}/etc-key")
+    assert opened.rc == 0, opened.stderr
+    assert opened.stdout.rstrip().endswith(host)
+    assert "./ssh/ssh_host_ed25519_key" in opened.stdout and "./shadow" in opened.stdout
+    other = sorted(set(HOSTS) - {host})[0]
+    assert open_bundle(f"http://{address}/etc/{host}.cms", f"{HOSTS_ROOT}/{other}/etc-key").rc != 0, "another host's key opened it"
+
+
+def test_the_bundle_holds_no_secret_in_clear_and_has_the_side_effects_change(address: str) -> None:
+    private = etc("node-a", "ssh/ssh_host_ed25519_key").content_string.strip().splitlines()[1]
+    fetched = SERVER.run(f"curl --silent --fail --output /root/node-a.cms http://{address}/etc/node-a.cms")
+    assert fetched.rc == 0, fetched.stderr
+    for secret in (private, PASSWORD_HASH, "written by node-a"):
+        assert SERVER.run(f"grep -c -a -F -e {shlex.quote(secret)} /root/node-a.cms").stdout.strip() == "0", secret
+    listing = open_bundle(f"http://{address}/etc/node-a.cms", f"{HOSTS_ROOT}/node-a/etc-key").stdout
+    assert "./node-a.conf" in listing, "the side effect sealed node-a's /etc again"

@@ -9,10 +9,12 @@ links that enable them, the token found nowhere but in the host's own /etc, and 
 from __future__ import annotations
 
 import configparser
+import io
 import os
 import shutil
 import stat
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +39,16 @@ def make_tree(root: Path) -> dict[str, Path]:
     for node in ("node-a", "node-b", "node-uncovered", "node-badinput"):
         (root / "hosts" / node / "etc").mkdir(parents=True)
         (root / "hosts" / node / "etc" / "hostname").write_text(f"{node}\n")
-    return {"hosts": root / "hosts", "images": root / "images", "image_etc": image_etc}
+    return {"hosts": root / "hosts", "images": root / "images", "image_etc": image_etc, "bundles": root / "boot" / "etc"}
 
 
 def cases(tree: dict[str, Path]) -> list[Case]:
-    common = {"k3s_agent_boot_server": "boot", "k3s_agent_hosts_root": str(tree["hosts"]), "k3s_agent_shared_image_roots": [str(tree["images"])]}
+    common = {
+        "k3s_agent_boot_server": "boot",
+        "k3s_agent_hosts_root": str(tree["hosts"]),
+        "k3s_agent_shared_image_roots": [str(tree["images"])],
+        "k3s_agent_etc_bundle_dir": str(tree["bundles"]),
+    }
     hosts: dict[str, dict[str, Any]] = {
         "node-a": {
             "k3s_agent_server_url": SERVER_URL,
@@ -55,6 +62,7 @@ def cases(tree: dict[str, Path]) -> list[Case]:
             "k3s_agent_server_url": SERVER_URL,
             "k3s_agent_token": TOKENS["node-b"],
             "k3s_agent_enabled": False,
+            "k3s_agent_etc_delivery": "nfs",
             "k3s_agent_airgap_images_dir": "/usr/local/share/k3s/images",
             "k3s_agent_state_mounts": [
                 {"path": "/var/lib/rancher", "what": NVME, "type": "ext4", "options": "_netdev,noatime"},
@@ -224,3 +232,21 @@ def test_failures_name_the_problem_and_change_nothing(agents: AgentsRun) -> None
         assert outcomes[node].changed == [], (node, outcomes[node].changed)
     assert not (tree["image_etc"] / "rancher").exists()
     assert not (etc(tree, "node-uncovered") / "rancher").exists()
+
+
+def test_sealed_delivery_seals_the_written_etc_for_the_host_alone(agents: AgentsRun) -> None:
+    tree = agents.tree
+    assert sorted(path.name for path in tree["bundles"].iterdir()) == ["node-a.cms"], "node-b has the nfs delivery, the others failed"
+    bundle = tree["bundles"] / "node-a.cms"
+    assert TOKENS["node-a"].encode() not in bundle.read_bytes()
+    key = (tree["hosts"] / "node-a" / "etc-key").read_text().strip()
+    assert stat.S_IMODE((tree["hosts"] / "node-a" / "etc-key").stat().st_mode) == 0o600
+    opened = subprocess.run(
+        ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-secretkey", key, "-secretkeyid", b"diskless-etc".hex(), "-in", str(bundle)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    with tarfile.open(fileobj=io.BytesIO(opened.stdout)) as tar:
+        config = tar.extractfile("./rancher/k3s/config.yaml")
+        assert config is not None and TOKENS["node-a"] in config.read().decode()
+    assert key not in agents.output
