@@ -36,9 +36,10 @@ options:
     type: path
     required: true
   record_path:
-    description: What was sealed last (digests and the member listing, never contents; mode C(0600)).
+    description:
+      - What was sealed last (digests and the member listing, never contents; mode C(0600)).
+      - When omitted, O(key_path) with C(.sealed) appended.
     type: path
-    default: O(key_path) with C(.sealed) appended
   openssl:
     description: The C(openssl) program (OpenSSL 3.0 or later). Looked up in E(PATH) when omitted.
     type: path

@@ -338,20 +338,20 @@ mkdir() { log "mkdir $*"; case "$*" in *"$SANDBOX"*) command mkdir "$@" ;; esac;
 sleep() { log "sleep $*"; }
 chmod() { log "chmod $*"; }
 wget() {
-	log "wget $*"
-	log "seal-dir-mode $(stat -c %a "${3%/*}")"
-	[ -z "${WGET_FAIL:-}" ] || return 1
-	cp "$BUNDLE_SRC" "$3"
+    log "wget $*"
+    log "seal-dir-mode $(stat -c %a "${3%/*}")"
+    [ -z "${WGET_FAIL:-}" ] || return 1
+    cp "$BUNDLE_SRC" "$3"
 }
 openssl() {
-	log "openssl $*"
-	out=
-	while [ $# -gt 0 ]; do
-		[ "$1" = -out ] && out=$2
-		shift
-	done
-	printf 'plaintext written before the tag is checked\\n' > "$out"  # as openssl does
-	return "${OPENSSL_STATUS:-0}"
+    log "openssl $*"
+    out=
+    while [ $# -gt 0 ]; do
+        [ "$1" = -out ] && out=$2
+        shift
+    done
+    printf 'plaintext written before the tag is checked\\n' > "$out"  # as openssl does
+    return "${OPENSSL_STATUS:-0}"
 }
 tar() { log "tar $*"; }
 """

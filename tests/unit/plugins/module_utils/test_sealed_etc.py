@@ -86,7 +86,7 @@ def test_unchanged_tree_is_not_sealed_again_and_a_change_is(tmp_path: Path) -> N
     outcome, same_key = plan(files)
     assert (outcome.changed, outcome.key_created, same_key) == (False, False, key)
     (files.tree / "hostname").write_text("node1-renamed\n")
-    outcome, _ = plan(files)
+    outcome, _key = plan(files)
     assert outcome.changed and not outcome.key_created
     before, after = changed_lines(outcome)
     assert "-0644" in before and "./hostname (content changed)" in after
@@ -95,7 +95,7 @@ def test_unchanged_tree_is_not_sealed_again_and_a_change_is(tmp_path: Path) -> N
 
 def test_a_replaced_bundle_or_a_new_key_is_sealed_again(tmp_path: Path) -> None:
     make_tree(tmp_path)
-    files, _ = seal_once(tmp_path)
+    files, _key = seal_once(tmp_path)
     files.bundle.write_bytes(b"something else")
     assert plan(files)[0].changed
     files, key = seal_once(tmp_path)
