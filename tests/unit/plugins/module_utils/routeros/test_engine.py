@@ -9,7 +9,7 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.engi
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.errors import InputError
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.paths import BRIDGE_PORT, BRIDGE_VLAN, INTERFACE, IP_POOL
 
-from tests.unit.plugins.module_utils.routeros.routers import rows
+from tests.support.routeros_readers import rows
 
 
 def test_rows_take_router_defaults_for_absent_properties_and_flag_system_entries() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.info import gather_info
 
-from tests.unit.plugins.module_utils.routeros.routers import CONFIGURED, EXPORTED, WITH_ROSE, StaticReader, configured_netboot, netboot_outcome, vlan_outcome
+from tests.support.routeros_readers import CONFIGURED, EXPORTED, WITH_ROSE, StaticReader, configured_netboot, netboot_outcome, vlan_outcome
 
 
 def test_info_output_fed_back_as_input_is_a_no_op() -> None:

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.errors import InputError
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.netboot import NetbootRequest, plan_netboot
 
-from tests.unit.plugins.module_utils.routeros.routers import NETBOOT_ROUTER, RecordingReader, configured_netboot, netboot_outcome, netboot_params
+from tests.support.routeros_readers import NETBOOT_ROUTER, RecordingReader, configured_netboot, netboot_outcome, netboot_params
 
 
 def test_netboot_from_scratch_orders_dependencies() -> None:

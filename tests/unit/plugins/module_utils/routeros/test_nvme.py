@@ -11,7 +11,7 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.engi
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.errors import InputError, RouterOSError
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.nvme import NvmeRequest, plan_nvme_export
 
-from tests.unit.plugins.module_utils.routeros.routers import EXPORTED, WITH_ROSE, RecordingReader, StaticReader
+from tests.support.routeros_readers import EXPORTED, WITH_ROSE, RecordingReader, StaticReader
 
 
 def nvme(data: Mapping[str, Sequence[Mapping[str, str]]], **params: Any) -> Outcome:

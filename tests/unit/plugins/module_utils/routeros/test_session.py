@@ -14,7 +14,7 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.sess
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.vlan import VlanRequest, plan_vlan
 from librouteros.exceptions import ConnectionClosed, FatalError, MultiTrapError, TrapError
 
-from tests.unit.plugins.module_utils.routeros.routers import ETHERNETS, StaticReader, vlan_params
+from tests.support.routeros_readers import ETHERNETS, StaticReader, vlan_params
 
 
 class FakeApi:

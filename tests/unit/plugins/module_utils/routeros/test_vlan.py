@@ -11,7 +11,7 @@ from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.engi
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.errors import InputError
 from ansible_collections.diskless.datacenter.plugins.module_utils._routeros.vlan import VlanRequest, plan_vlan
 
-from tests.unit.plugins.module_utils.routeros.routers import CONFIGURED, ETHERNETS, RecordingReader, vlan_outcome, vlan_params
+from tests.support.routeros_readers import CONFIGURED, ETHERNETS, RecordingReader, vlan_outcome, vlan_params
 
 
 def test_new_bridge_is_built_first_and_filtering_enabled_last() -> None:
