@@ -33,8 +33,13 @@ lab: setup
 lab-down: setup
 	@python -m lab down
 
-test: setup pristine lint sanity unit functional molecule e2e
-	@echo "make test: all test stages passed"
+TEST_STAGES := pristine lint sanity unit functional molecule e2e
+# Each stage in turn, with its time (where CI's time goes); the first failing stage stops the run.
+test: setup
+	@set -e; total=$$(date +%s); for stage in $(TEST_STAGES); do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
+	  echo "make test: stage $$stage passed in $$(( $$(date +%s) - start )) s"; \
+	done; echo "make test: all test stages passed in $$(( $$(date +%s) - total )) s"
 
 lint: setup
 	ruff check $(PY_DIRS)
@@ -52,7 +57,8 @@ functional: setup
 	pytest tests/functional
 
 molecule: setup
-	@set -e; for scenario in $(SCENARIOS); do echo "== molecule test -s $$scenario"; molecule test -s $$scenario; done
+	@set -e; for scenario in $(SCENARIOS); do echo "== molecule test -s $$scenario"; start=$$(date +%s); \
+	  molecule test -s $$scenario; echo "molecule: $$scenario passed in $$(( $$(date +%s) - start )) s"; done
 
 e2e: setup
 	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then pytest tests/e2e; else echo "e2e: no end-to-end tests yet"; fi
