@@ -20,7 +20,7 @@ SERVER = testinfra.get_host("podman://dc-molecule-rootfs")
 IMAGE_DIR = "/srv/diskless/images/molecule-mini"
 OPS_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEyVlWeHtMV9bgI9XTKr9mESE66gDoFjhkXHz3A6GxoK ops@molecule"
 ROOT_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8nbOI5Np4kiKK8ADqcQXXrVGBH5gkOFHAkT+/KxP5b root@molecule"
-BASE_PACKAGES = ["systemd-sysv", "initramfs-tools", "zstd", "iproute2", "procps", "openssh-server", "busybox", "kmod", "linux-image-cloud-amd64"]
+BASE_PACKAGES = ["systemd-sysv", "initramfs-tools", "zstd", "iproute2", "procps", "openssh-server", "busybox", "kmod", "openssl", "linux-image-cloud-amd64"]
 
 
 def published(name: str) -> dict[str, Any]:
